@@ -1,0 +1,1 @@
+//! The engine: drives [`crate::proto`] with real I/O on a background thread.

@@ -1,0 +1,8 @@
+//! The pure protocol core: framing, typed commands, authentication, names, payloads and the
+//! state machines. Nothing in here touches a socket, a thread or a clock.
+
+pub mod auth;
+pub mod codec;
+pub mod command;
+pub mod error;
+pub mod names;
