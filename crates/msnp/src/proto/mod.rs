@@ -4,5 +4,7 @@
 pub mod auth;
 pub mod codec;
 pub mod command;
+pub mod contacts;
 pub mod error;
 pub mod names;
+pub mod ns;

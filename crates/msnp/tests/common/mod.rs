@@ -1,0 +1,147 @@
+//! Test support: reads the byte-exact examples of `shared/protocol/` (README.md notation and the
+//! recorded-session format) into sequences of sent and received bytes.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+/// One step of a transcript.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Item {
+    /// Bytes the client sends (`C:` + pieces).
+    Client(Vec<u8>),
+    /// Bytes the server sends (`S:` + pieces).
+    Server(Vec<u8>),
+    /// A `--` comment.
+    Comment(String),
+}
+
+/// A fenced code block of a Markdown file with the heading it is under.
+#[derive(Debug, Clone)]
+pub struct Block {
+    /// The nearest heading above the block.
+    pub heading: String,
+    /// The block's steps.
+    pub items: Vec<Item>,
+}
+
+/// The protocol reference folder (`MSNP_PROTOCOL_DIR`, or `shared/protocol` beside the repo).
+pub fn protocol_dir() -> PathBuf {
+    if let Ok(dir) = std::env::var("MSNP_PROTOCOL_DIR") {
+        return PathBuf::from(dir);
+    }
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/protocol");
+    assert!(
+        dir.is_dir(),
+        "protocol reference not found at {} (set MSNP_PROTOCOL_DIR)",
+        dir.display()
+    );
+    dir
+}
+
+/// Reads a reference file.
+pub fn read(name: &str) -> String {
+    let path = protocol_dir().join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Replaces the four characters `\r\n` (and `\r`, `\n`) by the bytes they stand for.
+pub fn unescape(piece: &str) -> Vec<u8> {
+    piece.replace("\\r", "\r").replace("\\n", "\n").into_bytes()
+}
+
+/// Parses every fenced block of a Markdown file written in the README.md notation.
+pub fn blocks(markdown: &str) -> Vec<Block> {
+    let mut out = Vec::new();
+    let mut heading = String::new();
+    let mut current: Option<Vec<Item>> = None;
+    for line in markdown.lines() {
+        if line.starts_with("```") {
+            match current.take() {
+                Some(items) => out.push(Block {
+                    heading: heading.clone(),
+                    items,
+                }),
+                None => current = Some(Vec::new()),
+            }
+            continue;
+        }
+        let Some(items) = current.as_mut() else {
+            if line.starts_with('#') {
+                heading = line.trim_start_matches('#').trim().to_string();
+            }
+            continue;
+        };
+        if let Some(text) = line.strip_prefix("C: ") {
+            items.push(Item::Client(format!("{text}\r\n").into_bytes()));
+        } else if let Some(text) = line.strip_prefix("S: ") {
+            items.push(Item::Server(format!("{text}\r\n").into_bytes()));
+        } else if let Some(piece) = line.strip_prefix("C|").or_else(|| line.strip_prefix("S|")) {
+            let piece = piece.strip_prefix(' ').unwrap_or(piece);
+            match items.last_mut() {
+                Some(Item::Client(b)) | Some(Item::Server(b)) => b.extend(unescape(piece)),
+                _ => panic!("payload piece without a command: {line}"),
+            }
+        } else if let Some(c) = line.strip_prefix("--") {
+            items.push(Item::Comment(c.trim().to_string()));
+        }
+    }
+    out
+}
+
+/// The blocks under headings that start with `prefix` (e.g. "2.1").
+pub fn section(markdown: &str, prefix: &str) -> Vec<Vec<Item>> {
+    blocks(markdown)
+        .into_iter()
+        .filter(|b| b.heading.starts_with(prefix))
+        .map(|b| b.items)
+        .collect()
+}
+
+/// The steps of one connection (e.g. `alice/NS`) in a recorded session file.
+pub fn recorded(text: &str, connection: &str) -> Vec<Item> {
+    let mut items = Vec::new();
+    let mut in_conn = false;
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        if let Some(piece) = trimmed
+            .strip_prefix("| ")
+            .or_else(|| (trimmed == "|").then_some(""))
+        {
+            if in_conn {
+                match items.last_mut() {
+                    Some(Item::Client(b)) | Some(Item::Server(b)) => b.extend(unescape(piece)),
+                    _ => {}
+                }
+            }
+            continue;
+        }
+        in_conn = false;
+        let Some(rest) = line
+            .strip_prefix('[')
+            .and_then(|l| l.split_once(']'))
+            .map(|(_, r)| r.trim_start())
+        else {
+            continue;
+        };
+        if let Some(note) = rest.strip_prefix("## ") {
+            if let Some(what) = note.strip_prefix(connection) {
+                items.push(Item::Comment(
+                    what.trim_start_matches(':').trim().to_string(),
+                ));
+            }
+            continue;
+        }
+        let Some(rest) = rest.strip_prefix(connection) else {
+            continue;
+        };
+        let rest = rest.trim_start();
+        if let Some(text) = rest.strip_prefix("C>S  ") {
+            in_conn = true;
+            items.push(Item::Client(unescape(text)));
+        } else if let Some(text) = rest.strip_prefix("S>C  ") {
+            in_conn = true;
+            items.push(Item::Server(unescape(text)));
+        }
+    }
+    items
+}
