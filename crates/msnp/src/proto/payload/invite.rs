@@ -372,3 +372,369 @@ impl Invitation {
         Invitation::new(InviteCommand::Cancel, cookie).with(field::CANCEL_CODE, code.as_str())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::example;
+    use super::super::Payload;
+    use super::*;
+
+    fn parse_payload(bytes: &[u8]) -> Invitation {
+        match Payload::parse(bytes) {
+            Payload::Invitation(i) => i,
+            other => panic!("not an invitation: {other:?}"),
+        }
+    }
+
+    const INVITE: &str = r#"
+        C: MSG 4 N 276
+        C| MIME-Version: 1.0\r\n
+        C| Content-Type: text/x-msmsgsinvite; charset=UTF-8\r\n
+        C| \r\n
+        C| Application-Name: File Transfer\r\n
+        C| Application-GUID: {5D3E02AB-6190-11d3-BBBB-00C04F795683}\r\n
+        C| Invitation-Command: INVITE\r\n
+        C| Invitation-Cookie: 27181\r\n
+        C| Application-File: report.txt\r\n
+        C| Application-FileSize: 5000\r\n
+        C| \r\n
+    "#;
+
+    // msnftp.md §2.3
+    #[test]
+    fn invite_example() {
+        let (len, bytes) = example(INVITE);
+        assert_eq!(len, 276);
+        let inv = parse_payload(&bytes);
+        assert_eq!(inv.command, InviteCommand::Invite);
+        assert_eq!(inv.cookie, "27181");
+        assert!(inv.is_file_transfer());
+        assert_eq!(inv.field("application-name"), Some("File Transfer"));
+        assert_eq!(inv.field("Application-File"), Some("report.txt"));
+        assert_eq!(inv.field("APPLICATION-FILESIZE"), Some("5000"));
+        assert_eq!(inv.field("Connectivity"), None);
+        assert_eq!(inv.cancel_code(), None);
+        assert_eq!(inv.fields.len(), 6);
+        assert_eq!(inv.build(), bytes);
+        assert_eq!(
+            Invitation::file_transfer_invite("27181", "report.txt", 5000, false).build(),
+            bytes
+        );
+    }
+
+    // msnftp.md §2.3, non-ASCII file name (§7.5: 290 bytes)
+    #[test]
+    fn invite_with_utf8_file_name() {
+        let inv = Invitation::file_transfer_invite("31337", "Grüße aus Zürich.jpg", 48213, false);
+        let bytes = inv.build();
+        assert_eq!(bytes.len(), 290);
+        let back = parse_payload(&bytes);
+        assert_eq!(
+            back.field(field::APPLICATION_FILE),
+            Some("Grüße aus Zürich.jpg")
+        );
+        assert_eq!(back, inv);
+    }
+
+    // msnftp.md §2.3, the receiver's ACCEPT
+    #[test]
+    fn receiver_accept_example() {
+        let (len, bytes) = example(
+            r#"
+            C: MSG 2 N 181
+            C| MIME-Version: 1.0\r\n
+            C| Content-Type: text/x-msmsgsinvite; charset=UTF-8\r\n
+            C| \r\n
+            C| Invitation-Command: ACCEPT\r\n
+            C| Invitation-Cookie: 27181\r\n
+            C| Launch-Application: FALSE\r\n
+            C| Request-Data: IP-Address:\r\n
+            C| \r\n
+            "#,
+        );
+        assert_eq!(len, 181);
+        let inv = parse_payload(&bytes);
+        assert_eq!(inv.command, InviteCommand::Accept);
+        assert_eq!(inv.cookie, "27181");
+        assert_eq!(inv.field("Request-Data"), Some("IP-Address:"));
+        assert_eq!(inv.field("Launch-Application"), Some("FALSE"));
+        assert_eq!(inv.build(), bytes);
+        assert_eq!(Invitation::accept_request("27181").build(), bytes);
+    }
+
+    // msnftp.md §2.4, minimal form
+    #[test]
+    fn sender_accept_minimal_example() {
+        let (len, bytes) = example(
+            r#"
+            C: MSG 5 N 241
+            C| MIME-Version: 1.0\r\n
+            C| Content-Type: text/x-msmsgsinvite; charset=UTF-8\r\n
+            C| \r\n
+            C| Invitation-Command: ACCEPT\r\n
+            C| Invitation-Cookie: 27181\r\n
+            C| IP-Address: 203.0.113.5\r\n
+            C| Port: 6891\r\n
+            C| AuthCookie: 580493217\r\n
+            C| Launch-Application: FALSE\r\n
+            C| Request-Data: IP-Address:\r\n
+            C| \r\n
+            "#,
+        );
+        assert_eq!(len, 241);
+        let inv = parse_payload(&bytes);
+        assert_eq!(inv.command, InviteCommand::Accept);
+        assert_eq!(inv.field("IP-Address"), Some("203.0.113.5"));
+        assert_eq!(inv.field("Port"), Some("6891"));
+        assert_eq!(inv.field("AuthCookie"), Some("580493217"));
+        assert_eq!(inv.build(), bytes);
+        assert_eq!(
+            Invitation::listener_accept("27181", "203.0.113.5", None, 6891, 580_493_217, false)
+                .build(),
+            bytes
+        );
+    }
+
+    // msnftp.md §2.4, MSN Messenger 5.0 form
+    #[test]
+    fn sender_accept_5_0_example() {
+        let (len, bytes) = example(
+            r#"
+            S: MSG alice@example.com Alice 288
+            S| MIME-Version: 1.0\r\n
+            S| Content-Type: text/x-msmsgsinvite; charset=UTF-8\r\n
+            S| \r\n
+            S| IP-Address: 203.0.113.5\r\n
+            S| IP-Address-Internal: 192.0.2.10\r\n
+            S| Port: 6891\r\n
+            S| PortX: 11178\r\n
+            S| AuthCookie: 580493217\r\n
+            S| Invitation-Command: ACCEPT\r\n
+            S| Invitation-Cookie: 27181\r\n
+            S| Launch-Application: FALSE\r\n
+            S| Request-Data: IP-Address:\r\n
+            S| \r\n
+            "#,
+        );
+        assert_eq!(len, 288);
+        let inv = parse_payload(&bytes);
+        assert_eq!(inv.command, InviteCommand::Accept);
+        assert_eq!(inv.cookie, "27181");
+        assert_eq!(inv.field("ip-address-internal"), Some("192.0.2.10"));
+        assert_eq!(inv.field("PortX"), Some("11178"));
+        assert_eq!(
+            inv.fields.first().map(|(n, _)| n.as_str()),
+            Some("IP-Address")
+        );
+        assert_eq!(inv.build(), bytes);
+        assert_eq!(
+            Invitation::listener_accept(
+                "27181",
+                "203.0.113.5",
+                Some("192.0.2.10"),
+                6891,
+                580_493_217,
+                false
+            )
+            .build(),
+            bytes
+        );
+    }
+
+    // msnftp.md §2.5
+    #[test]
+    fn reverse_invite_example() {
+        let (len, bytes) = example(
+            r#"
+            C: MSG 4 N 293
+            C| MIME-Version: 1.0\r\n
+            C| Content-Type: text/x-msmsgsinvite; charset=UTF-8\r\n
+            C| \r\n
+            C| Application-Name: File Transfer\r\n
+            C| Application-GUID: {5D3E02AB-6190-11d3-BBBB-00C04F795683}\r\n
+            C| Invitation-Command: INVITE\r\n
+            C| Invitation-Cookie: 27181\r\n
+            C| Application-File: report.txt\r\n
+            C| Application-FileSize: 5000\r\n
+            C| Connectivity: N\r\n
+            C| \r\n
+            "#,
+        );
+        assert_eq!(len, 293);
+        let inv = parse_payload(&bytes);
+        assert_eq!(inv.field("Connectivity"), Some("N"));
+        assert_eq!(inv.build(), bytes);
+        assert_eq!(
+            Invitation::file_transfer_invite("27181", "report.txt", 5000, true).build(),
+            bytes
+        );
+    }
+
+    // msnftp.md §2.5, the receiver's ACCEPT with Sender-Connect
+    #[test]
+    fn reverse_accept_example() {
+        let (len, bytes) = example(
+            r#"
+            C: MSG 2 N 312
+            C| MIME-Version: 1.0\r\n
+            C| Content-Type: text/x-msmsgsinvite; charset=UTF-8\r\n
+            C| \r\n
+            C| IP-Address: 198.51.100.7\r\n
+            C| IP-Address-Internal: 192.0.2.20\r\n
+            C| Port: 6891\r\n
+            C| PortX: 11178\r\n
+            C| AuthCookie: 1994127703\r\n
+            C| Sender-Connect: TRUE\r\n
+            C| Invitation-Command: ACCEPT\r\n
+            C| Invitation-Cookie: 27181\r\n
+            C| Launch-Application: FALSE\r\n
+            C| Request-Data: IP-Address:\r\n
+            C| \r\n
+            "#,
+        );
+        assert_eq!(len, 312);
+        let inv = parse_payload(&bytes);
+        assert_eq!(inv.field("Sender-Connect"), Some("TRUE"));
+        assert_eq!(inv.field("AuthCookie"), Some("1994127703"));
+        assert_eq!(inv.build(), bytes);
+        assert_eq!(
+            Invitation::listener_accept(
+                "27181",
+                "198.51.100.7",
+                Some("192.0.2.20"),
+                6891,
+                1_994_127_703,
+                true
+            )
+            .build(),
+            bytes
+        );
+    }
+
+    // msnftp.md §2.6 and §7.5
+    #[test]
+    fn cancel_examples() {
+        let (len, bytes) = example(
+            r#"
+            C: MSG 3 N 148
+            C| MIME-Version: 1.0\r\n
+            C| Content-Type: text/x-msmsgsinvite; charset=UTF-8\r\n
+            C| \r\n
+            C| Invitation-Command: CANCEL\r\n
+            C| Invitation-Cookie: 27181\r\n
+            C| Cancel-Code: REJECT\r\n
+            C| \r\n
+            "#,
+        );
+        assert_eq!(len, 148);
+        let inv = parse_payload(&bytes);
+        assert_eq!(inv.command, InviteCommand::Cancel);
+        assert_eq!(inv.cancel_code(), Some(CancelCode::Reject));
+        assert_eq!(inv.build(), bytes);
+        assert_eq!(
+            Invitation::cancel("27181", CancelCode::Reject).build(),
+            bytes
+        );
+        for (code, len) in [
+            (CancelCode::RejectNotInstalled, 162),
+            (CancelCode::Timeout, 149),
+            (CancelCode::FtTimeout, 151),
+            (CancelCode::OutbandCancel, 155),
+            (CancelCode::Fail, 146),
+        ] {
+            let bytes = Invitation::cancel("27181", code.clone()).build();
+            assert_eq!(bytes.len(), len, "{code:?}");
+            assert_eq!(parse_payload(&bytes).cancel_code(), Some(code));
+        }
+    }
+
+    #[test]
+    fn tolerant_parsing() {
+        // LF only, no final empty line, odd case, spaces around values, unknown fields.
+        let body =
+            b"invitation-command:  cancel \ninvitation-cookie: 42\nCancel-Code: weird\nX-Other: 1";
+        let inv = Invitation::parse(body).expect("parses");
+        assert_eq!(inv.command, InviteCommand::Cancel);
+        assert_eq!(inv.cookie, "42");
+        assert_eq!(inv.cancel_code(), Some(CancelCode::Other("weird".into())));
+        assert_eq!(CancelCode::parse("ftTimeout"), CancelCode::FtTimeout);
+        let other = Invitation::parse(b"Invitation-Command: FOO\r\nInvitation-Cookie: 1\r\n")
+            .expect("parses");
+        assert_eq!(other.command, InviteCommand::Other("FOO".into()));
+        // GUIDs compare case-insensitively.
+        let lower = Invitation::parse(
+            b"Invitation-Command: INVITE\r\nInvitation-Cookie: 1\r\nApplication-GUID: {5d3e02ab-6190-11D3-bbbb-00c04f795683}\r\n",
+        )
+        .expect("parses");
+        assert!(lower.is_file_transfer());
+        let voice =
+            Invitation::new(InviteCommand::Invite, "9").with(field::APPLICATION_GUID, VOICE_GUID);
+        assert!(!voice.is_file_transfer());
+    }
+
+    #[test]
+    fn non_utf8_file_name_is_windows_1252() {
+        let inv = Invitation::parse(
+            b"Invitation-Command: INVITE\r\nInvitation-Cookie: 7\r\nApplication-File: caf\xe9.txt\r\n\r\n",
+        )
+        .expect("parses");
+        assert_eq!(inv.field(field::APPLICATION_FILE), Some("café.txt"));
+    }
+
+    #[test]
+    fn missing_command_or_cookie() {
+        assert_eq!(
+            Invitation::parse(b"Invitation-Cookie: 1\r\n"),
+            Err(InviteError::MissingCommand)
+        );
+        assert_eq!(
+            Invitation::parse(b"Invitation-Command: INVITE\r\n"),
+            Err(InviteError::MissingCookie)
+        );
+        assert_eq!(
+            Invitation::parse(b"Invitation-Command: INVITE\r\nInvitation-Cookie:  \r\n"),
+            Err(InviteError::MissingCookie)
+        );
+        assert_eq!(
+            Invitation::parse(b"\xff\xfe"),
+            Err(InviteError::MissingCommand)
+        );
+    }
+
+    #[test]
+    fn build_uses_typed_command_and_cookie() {
+        let mut inv = Invitation::accept_request("1");
+        inv.command = InviteCommand::Cancel;
+        inv.cookie = "2".into();
+        let back = Invitation::parse(&inv.body()).expect("parses");
+        assert_eq!(
+            (back.command, back.cookie.as_str()),
+            (InviteCommand::Cancel, "2")
+        );
+        // Without the two fields in `fields`, they are written first.
+        let bare = Invitation {
+            command: InviteCommand::Invite,
+            cookie: "5".into(),
+            fields: vec![("A".into(), "b".into())],
+        };
+        assert_eq!(
+            bare.body(),
+            b"Invitation-Command: INVITE\r\nInvitation-Cookie: 5\r\nA: b\r\n\r\n"
+        );
+        // Line breaks in values cannot inject fields.
+        let evil = Invitation::file_transfer_invite("1", "a\r\nInvitation-Cookie: 2", 1, false);
+        assert_eq!(Invitation::parse(&evil.body()).expect("parses").cookie, "1");
+    }
+
+    #[test]
+    fn portx_is_port_xor_0x3141() {
+        for (port, portx) in [
+            (6891u16, 11178u16),
+            (6892, 11181),
+            (1024, 13633),
+            (65535, 52926),
+        ] {
+            assert_eq!(port ^ PORTX_MASK, portx);
+        }
+    }
+}

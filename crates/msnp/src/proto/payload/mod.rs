@@ -561,3 +561,553 @@ pub fn client_caps(name: &str, logging: &ChatLogging) -> Vec<u8> {
 pub fn invitation(invitation: &Invitation) -> Vec<u8> {
     invitation.build()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::testutil::example;
+    use super::*;
+
+    fn text_of(payload: &[u8]) -> TextMessage {
+        match Payload::parse(payload) {
+            Payload::Text(t) => t,
+            other => panic!("not text: {other:?}"),
+        }
+    }
+
+    // messages.md §2.1
+    #[test]
+    fn profile_example() {
+        let (len, bytes) = example(
+            r#"
+            S: MSG Hotmail Hotmail 430
+            S| MIME-Version: 1.0\r\n
+            S| Content-Type: text/x-msmsgsprofile; charset=UTF-8\r\n
+            S| LoginTime: 1056561624\r\n
+            S| EmailEnabled: 1\r\n
+            S| MemberIdHigh: 85040\r\n
+            S| MemberIdLow: -517030579\r\n
+            S| lang_preference: 1033\r\n
+            S| preferredEmail: alice@example.com\r\n
+            S| country: US\r\n
+            S| PostalCode: \r\n
+            S| Gender: \r\n
+            S| Kid: 0\r\n
+            S| Age: \r\n
+            S| BDayPre: \r\n
+            S| Birthday: \r\n
+            S| Wallet: \r\n
+            S| Flags: 1027\r\n
+            S| sid: 507\r\n
+            S| kv: 4\r\n
+            S| MSPAuth: 7Ya2Gc4KRvbY0xhJr5ZxXEhVQ0Ssp2Sz2bLh8vw6WbA$$\r\n
+            S| ClientIP: 198.51.100.7\r\n
+            S| ClientPort: 22738\r\n
+            S| \r\n
+            "#,
+        );
+        assert_eq!(len, 430);
+        let Payload::Profile(p) = Payload::parse(&bytes) else {
+            panic!("not a profile");
+        };
+        assert_eq!(p.login_time, Some(1_056_561_624));
+        assert!(p.email_enabled);
+        assert_eq!(p.member_id_high, Some(85040));
+        assert_eq!(p.member_id_low, Some(-517_030_579));
+        assert_eq!(
+            p.member_id(),
+            Some(85040u64 << 32 | u64::from((-517_030_579i32) as u32))
+        );
+        assert_eq!(p.lang_preference, Some(1033));
+        assert_eq!(p.preferred_email.as_deref(), Some("alice@example.com"));
+        assert_eq!(p.country.as_deref(), Some("US"));
+        assert!(!p.kid);
+        assert_eq!(p.flags, Some(1027));
+        assert_eq!(p.sid.as_deref(), Some("507"));
+        assert_eq!(p.kv.as_deref(), Some("4"));
+        assert_eq!(
+            p.mspauth.as_deref(),
+            Some("7Ya2Gc4KRvbY0xhJr5ZxXEhVQ0Ssp2Sz2bLh8vw6WbA$$")
+        );
+        assert_eq!(
+            p.client_ipv4(),
+            Some(std::net::Ipv4Addr::new(198, 51, 100, 7))
+        );
+        assert_eq!(p.client_port, Some(22738));
+        assert_eq!(p.header("postalcode"), Some(""));
+        assert_eq!(p.headers.len(), 22);
+    }
+
+    // msnp8.md: the Escargot form with empty values written as `Name:` and later fields.
+    #[test]
+    fn profile_escargot_form() {
+        let bytes = b"MIME-Version: 1.0\r\nContent-Type: text/x-msmsgsprofile; charset=UTF-8\r\nLoginTime: 1795481013\r\nEmailEnabled: 0\r\nMemberIdHigh: 780774325\r\nMemberIdLow: 418053116\r\npreferredEmail:\r\ncountry:\r\nKid: 0\r\nMSPAuth: abc&p=\r\nClientIP: 198.51.100.23\r\nClientPort: 51268\r\nABCHMigrated: 1\r\n\r\n";
+        let Payload::Profile(p) = Payload::parse(bytes) else {
+            panic!("not a profile");
+        };
+        assert!(!p.email_enabled);
+        assert_eq!(p.preferred_email, None);
+        assert_eq!(p.country, None);
+        assert_eq!(p.kv, None);
+        assert_eq!(p.mspauth.as_deref(), Some("abc&p="));
+        assert_eq!(p.member_id(), Some(780_774_325u64 << 32 | 418_053_116));
+        assert_eq!(p.header("ABCHMigrated"), Some("1"));
+    }
+
+    // messages.md §2.2
+    #[test]
+    fn initial_email_example() {
+        let (len, bytes) = example(
+            r#"
+            S: MSG Hotmail Hotmail 221
+            S| MIME-Version: 1.0\r\n
+            S| Content-Type: text/x-msmsgsinitialemailnotification; charset=UTF-8\r\n
+            S| \r\n
+            S| Inbox-Unread: 2\r\n
+            S| Folders-Unread: 0\r\n
+            S| Inbox-URL: /cgi-bin/HoTMaiL\r\n
+            S| Folders-URL: /cgi-bin/folders\r\n
+            S| Post-URL: http://www.hotmail.com\r\n
+            S| \r\n
+            "#,
+        );
+        assert_eq!(len, 221);
+        assert_eq!(
+            Payload::parse(&bytes),
+            Payload::InitialEmail {
+                inbox_unread: 2,
+                folders_unread: 0,
+                inbox_url: "/cgi-bin/HoTMaiL".into(),
+                folders_url: "/cgi-bin/folders".into(),
+                post_url: "http://www.hotmail.com".into(),
+            }
+        );
+    }
+
+    // messages.md §2.3
+    #[test]
+    fn new_email_example() {
+        let (len, bytes) = example(
+            r#"
+            S: MSG Hotmail Hotmail 334
+            S| MIME-Version: 1.0\r\n
+            S| Content-Type: text/x-msmsgsemailnotification; charset=UTF-8\r\n
+            S| \r\n
+            S| From: Bob\r\n
+            S| Message-URL: /cgi-bin/getmsg?msg=MSG1056562001.13&start=2310&len=2059&curmbox=ACTIVE\r\n
+            S| Post-URL: https://loginnet.passport.com/ppsecure/md5auth.srf?lc=1033\r\n
+            S| Subject: Lunch on Friday?\r\n
+            S| Dest-Folder: ACTIVE\r\n
+            S| From-Addr: bob@example.com\r\n
+            S| id: 2\r\n
+            S| \r\n
+            "#,
+        );
+        assert_eq!(len, 334);
+        let payload = Payload::parse(&bytes);
+        assert_eq!(
+            payload,
+            Payload::NewEmail {
+                from: "Bob".into(),
+                from_addr: "bob@example.com".into(),
+                subject: "Lunch on Friday?".into(),
+                dest_folder: "ACTIVE".into(),
+                message_url:
+                    "/cgi-bin/getmsg?msg=MSG1056562001.13&start=2310&len=2059&curmbox=ACTIVE".into(),
+                post_url: "https://loginnet.passport.com/ppsecure/md5auth.srf?lc=1033".into(),
+                id: "2".into(),
+            }
+        );
+        assert_eq!(payload.inbox_delta(), 1);
+    }
+
+    #[test]
+    fn new_email_with_encoded_words() {
+        let bytes = b"MIME-Version: 1.0\r\nContent-Type: text/x-msmsgsemailnotification; charset=UTF-8\r\n\r\nFrom: =?ISO-8859-1?Q?Ren=E9?=\r\nSubject: =?UTF-8?B?Q2Fmw6k=?=\r\nDest-Folder: trAsH\r\n\r\n";
+        let payload = Payload::parse(bytes);
+        let Payload::NewEmail { from, subject, .. } = &payload else {
+            panic!("not a new e-mail");
+        };
+        assert_eq!(decode_encoded_words(from), "René");
+        assert_eq!(decode_encoded_words(subject), "Café");
+        assert_eq!(payload.inbox_delta(), 0);
+    }
+
+    // messages.md §2.4
+    #[test]
+    fn active_mail_example() {
+        let (len, bytes) = example(
+            r#"
+            S: MSG Hotmail Hotmail 147
+            S| MIME-Version: 1.0\r\n
+            S| Content-Type: text/x-msmsgsactivemailnotification; charset=UTF-8\r\n
+            S| \r\n
+            S| Src-Folder: ACTIVE\r\n
+            S| Dest-Folder: trAsH\r\n
+            S| Message-Delta: 1\r\n
+            S| \r\n
+            "#,
+        );
+        assert_eq!(len, 147);
+        let payload = Payload::parse(&bytes);
+        assert_eq!(
+            payload,
+            Payload::ActiveMail {
+                src_folder: "ACTIVE".into(),
+                dest_folder: "trAsH".into(),
+                delta: 1,
+            }
+        );
+        assert_eq!(payload.inbox_delta(), -1);
+    }
+
+    // messages.md §2.5
+    #[test]
+    fn system_message_example() {
+        let (len, bytes) = example(
+            r#"
+            S: MSG Hotmail Hotmail 88
+            S| MIME-Version: 1.0\r\n
+            S| Content-Type: application/x-msmsgssystemmessage\r\n
+            S| \r\n
+            S| Type: 1\r\n
+            S| Arg1: 5\r\n
+            "#,
+        );
+        assert_eq!(len, 88);
+        let payload = Payload::parse(&bytes);
+        assert_eq!(
+            payload,
+            Payload::SystemMessage {
+                kind: 1,
+                arg1: Some("5".into())
+            }
+        );
+        assert_eq!(payload.maintenance_minutes(), Some(5));
+        let other = Payload::parse(
+            b"MIME-Version: 1.0\r\nContent-Type: application/x-msmsgssystemmessage\r\n\r\nType: 7\r\n",
+        );
+        assert_eq!(
+            other,
+            Payload::SystemMessage {
+                kind: 7,
+                arg1: None
+            }
+        );
+        assert_eq!(other.maintenance_minutes(), None);
+    }
+
+    // messages.md §3.1
+    #[test]
+    fn text_example_formatted() {
+        let (len, bytes) = example(
+            r#"
+            C: MSG 4 N 133
+            C| MIME-Version: 1.0\r\n
+            C| Content-Type: text/plain; charset=UTF-8\r\n
+            C| X-MMS-IM-Format: FN=Arial; EF=I; CO=0; CS=0; PF=22\r\n
+            C| \r\n
+            C| Hello! How are you?
+            "#,
+        );
+        assert_eq!(len, 133);
+        let t = text_of(&bytes);
+        assert_eq!(t.text, "Hello! How are you?");
+        let format = t.format.clone().expect("format");
+        assert_eq!(format.font, "Arial");
+        assert!(format.italic);
+        assert_eq!(format.pitch_family, 0x22);
+        assert_eq!(text_message(&t.text, &format), bytes);
+    }
+
+    // messages.md §3.1, non-ASCII
+    #[test]
+    fn text_example_non_ascii() {
+        let (len, bytes) = example(
+            r#"
+            C: MSG 5 N 145
+            C| MIME-Version: 1.0\r\n
+            C| Content-Type: text/plain; charset=UTF-8\r\n
+            C| X-MMS-IM-Format: FN=Segoe%20UI; EF=; CO=0; CS=0; PF=22\r\n
+            C| \r\n
+            C| Schöne Grüße!\r\n
+            C| Zoë 😀
+            "#,
+        );
+        assert_eq!(len, 145);
+        let t = text_of(&bytes);
+        assert_eq!(t.text, "Schöne Grüße!\nZoë 😀");
+        let format = t.format.clone().expect("format");
+        assert_eq!(format, TextFormat::with_font("Segoe UI"));
+        assert_eq!(text_message(&t.text, &format), bytes);
+        assert_eq!(text_message("Schöne Grüße!\r\nZoë 😀", &format), bytes);
+    }
+
+    // messages.md §3.1, without formatting
+    #[test]
+    fn text_example_plain() {
+        let (len, bytes) = example(
+            r#"
+            C: MSG 6 N 82
+            C| MIME-Version: 1.0\r\n
+            C| Content-Type: text/plain; charset=UTF-8\r\n
+            C| \r\n
+            C| no formatting at all
+            "#,
+        );
+        assert_eq!(len, 82);
+        let t = text_of(&bytes);
+        assert_eq!(t.text, "no formatting at all");
+        assert_eq!(t.format, None);
+        assert_eq!(text_message_plain(&t.text), bytes);
+    }
+
+    // messages.md §4, every parameter
+    #[test]
+    fn text_example_every_format_parameter() {
+        let (len, bytes) = example(
+            r#"
+            S: MSG bob@example.com Bob 154
+            S| MIME-Version: 1.0\r\n
+            S| Content-Type: text/plain; charset=UTF-8\r\n
+            S| X-MMS-IM-Format: FN=Times%20New%20Roman; EF=BU; CO=ff; CS=0; PF=12; RL=1\r\n
+            S| \r\n
+            S| right-to-left text
+            "#,
+        );
+        assert_eq!(len, 154);
+        let t = text_of(&bytes);
+        assert_eq!(t.text, "right-to-left text");
+        let f = t.format.clone().expect("format");
+        assert_eq!(f.font, "Times New Roman");
+        assert!(f.bold && f.underline && !f.italic && !f.strikethrough && f.right_to_left);
+        assert_eq!(f.color, Rgb::new(255, 0, 0));
+        assert_eq!((f.charset, f.pitch_family), (0, 0x12));
+        assert_eq!(text_message(&t.text, &f), bytes);
+    }
+
+    // transcripts.md / msnp8.md text messages.
+    #[test]
+    fn text_examples_from_transcripts() {
+        let (_, bytes) = example(
+            r#"
+            C: MSG 3 A 142
+            C| MIME-Version: 1.0\r\n
+            C| Content-Type: text/plain; charset=UTF-8\r\n
+            C| X-MMS-IM-Format: FN=Arial; EF=; CO=0; CS=0; PF=22\r\n
+            C| \r\n
+            C| Hello dave from carol (MSNP8)
+            "#,
+        );
+        let t = text_of(&bytes);
+        assert_eq!(
+            text_message(&t.text, &t.format.clone().expect("format")),
+            bytes
+        );
+        let (_, bytes) = example(
+            r#"
+            S: MSG dave@example.com Dave 97
+            S| MIME-Version: 1.0\r\n
+            S| Content-Type: text/plain; charset=UTF-8\r\n
+            S| \r\n
+            S| Hi carol! (reply, ack N, café ☺)
+            "#,
+        );
+        assert_eq!(text_of(&bytes).text, "Hi carol! (reply, ack N, café ☺)");
+        assert_eq!(
+            text_message_plain("Hi carol! (reply, ack N, café ☺)"),
+            bytes
+        );
+    }
+
+    // messages.md §3.2
+    #[test]
+    fn typing_example() {
+        let (len, bytes) = example(
+            r#"
+            C: MSG 7 U 90
+            C| MIME-Version: 1.0\r\n
+            C| Content-Type: text/x-msmsgscontrol\r\n
+            C| TypingUser: alice@example.com\r\n
+            C| \r\n
+            C| \r\n
+            "#,
+        );
+        assert_eq!(len, 90);
+        assert_eq!(
+            Payload::parse(&bytes),
+            Payload::Typing {
+                user: "alice@example.com".into()
+            }
+        );
+        assert_eq!(typing("alice@example.com"), bytes);
+        // An empty body is accepted too, and so is a missing final empty line.
+        let short =
+            b"MIME-Version: 1.0\r\nContent-Type: text/x-msmsgscontrol\r\nTypingUser: a@b.c\r\n\r\n";
+        assert!(matches!(Payload::parse(short), Payload::Typing { .. }));
+        let shorter =
+            b"MIME-Version: 1.0\r\nContent-Type: text/x-msmsgscontrol\r\nTypingUser: a@b.c\r\n";
+        assert!(matches!(Payload::parse(shorter), Payload::Typing { .. }));
+    }
+
+    // messages.md §3.4
+    #[test]
+    fn nudge_example() {
+        let (len, bytes) = example(
+            r#"
+            C: MSG 8 N 69
+            C| MIME-Version: 1.0\r\n
+            C| Content-Type: text/x-msnmsgr-datacast\r\n
+            C| \r\n
+            C| ID: 1\r\n
+            C| \r\n
+            "#,
+        );
+        assert_eq!(len, 69);
+        assert_eq!(Payload::parse(&bytes), Payload::Nudge);
+        assert_eq!(nudge(), bytes);
+        let wink =
+            b"MIME-Version: 1.0\r\nContent-Type: text/x-msnmsgr-datacast\r\n\r\nID: 2\r\n\r\n";
+        assert_eq!(Payload::parse(wink), Payload::Datacast { id: "2".into() });
+    }
+
+    // messages.md §3.5
+    #[test]
+    fn client_caps_example() {
+        let (len, bytes) = example(
+            r#"
+            C: MSG 9 U 100
+            C| MIME-Version: 1.0\r\n
+            C| Content-Type: text/x-clientcaps\r\n
+            C| \r\n
+            C| Client-Name: Mariposa/0.1\r\n
+            C| Chat-Logging: Y\r\n
+            C| \r\n
+            "#,
+        );
+        assert_eq!(len, 100);
+        assert_eq!(
+            Payload::parse(&bytes),
+            Payload::ClientCaps {
+                client_name: Some("Mariposa/0.1".into()),
+                logging: Some(ChatLogging::Yes),
+            }
+        );
+        assert_eq!(client_caps("Mariposa/0.1", &ChatLogging::Yes), bytes);
+    }
+
+    #[test]
+    fn text_charsets() {
+        // Bare text/plain is ISO-8859-1.
+        let t = text_of(b"MIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nCaf\xe9 \xa3");
+        assert_eq!(t.text, "Café £");
+        // Declared UTF-8 that is not: Windows-1252 fallback.
+        let t = text_of(b"Content-Type: text/plain; charset=UTF-8\r\n\r\nCaf\xe9 \x80");
+        assert_eq!(t.text, "Café €");
+        // Unknown charset: UTF-8 first.
+        let t = text_of("Content-Type: text/plain; charset=x-unknown\r\n\r\nCafé".as_bytes());
+        assert_eq!(t.text, "Café");
+        // Explicit ISO-8859-1 with odd case and quotes.
+        let t = text_of(b"Content-Type: TEXT/PLAIN; CHARSET=\"iso-8859-1\"\r\n\r\n\xfc");
+        assert_eq!(t.text, "ü");
+    }
+
+    #[test]
+    fn text_line_breaks_and_controls() {
+        let t = text_of(b"Content-Type: text/plain; charset=UTF-8\r\n\r\na\r\nb\rc\nd\te\x00f\x07g\x1b[0m\xc2\x85h");
+        assert_eq!(t.text, "a\nb\nc\nd\tef\x67[0mh");
+        assert_eq!(
+            text_message_plain("a\nb\rc\r\nd"),
+            b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\na\r\nb\r\nc\r\nd"
+        );
+    }
+
+    #[test]
+    fn text_optional_headers() {
+        let t = text_of(b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\nUser-Agent: pidgin/2.0\r\nP4-Context: Captain \r\nMessage-ID: {X}\r\nChunks: 3\r\n\r\nhi");
+        assert_eq!(t.user_agent.as_deref(), Some("pidgin/2.0"));
+        assert_eq!(t.p4_context.as_deref(), Some("Captain"));
+        assert_eq!(t.message_id.as_deref(), Some("{X}"));
+        assert_eq!((t.chunks, t.chunk), (Some(3), None));
+    }
+
+    #[test]
+    fn unknown_and_missing_content_types() {
+        assert_eq!(
+            Payload::parse(
+                b"MIME-Version: 1.0\r\nContent-Type: application/x-msnmsgrp2p\r\n\r\n\x00\x01"
+            ),
+            Payload::Unknown {
+                content_type: Some("application/x-msnmsgrp2p".into())
+            }
+        );
+        assert_eq!(
+            Payload::parse(b"MIME-Version: 1.0\r\n\r\nhello"),
+            Payload::Unknown { content_type: None }
+        );
+        assert_eq!(Payload::parse(b""), Payload::Unknown { content_type: None });
+        // Known types without their required fields.
+        for bytes in [
+            &b"Content-Type: text/x-msmsgscontrol\r\n\r\n\r\n"[..],
+            b"Content-Type: text/x-msmsgsinvite; charset=UTF-8\r\n\r\nApplication-Name: x\r\n",
+            b"Content-Type: application/x-msmsgssystemmessage\r\n\r\nType: x\r\n",
+        ] {
+            assert!(matches!(
+                Payload::parse(bytes),
+                Payload::Unknown {
+                    content_type: Some(_)
+                }
+            ));
+        }
+    }
+
+    #[test]
+    fn bodies_without_blank_line_or_with_garbage() {
+        // No blank line at all: all headers, empty body.
+        let t = text_of(b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8");
+        assert_eq!(t.text, "");
+        // LF-only e-mail notification.
+        let p = Payload::parse(b"Content-Type: text/x-msmsgsinitialemailnotification\n\nInbox-Unread: x\nFolders-Unread: 4\n");
+        assert!(matches!(
+            p,
+            Payload::InitialEmail {
+                inbox_unread: 0,
+                folders_unread: 4,
+                ..
+            }
+        ));
+        // Random bytes never panic.
+        const ALPHABET: &[u8] = b"\r\n: =;%Content-Type text/plain x-msmsgsinvite\xff\xc3";
+        let mut state = 0x1234_5678_u32;
+        for len in 0..512 {
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 17;
+                    state ^= state << 5;
+                    ALPHABET[state as usize % ALPHABET.len()]
+                })
+                .collect();
+            let _ = Payload::parse(&bytes);
+        }
+    }
+
+    #[test]
+    fn invalid_co_in_a_message_gives_default_colour() {
+        let t = text_of(b"Content-Type: text/plain; charset=UTF-8\r\nX-MMS-IM-Format: FN=Arial; CO=zzzzzzzz; EF=B\r\n\r\nx");
+        let f = t.format.expect("format");
+        assert_eq!(f.color, Rgb::default());
+        assert!(f.bold);
+    }
+
+    #[test]
+    fn builders_fit_the_switchboard_limit() {
+        assert!(typing(&"a".repeat(129)).len() < MAX_SB_PAYLOAD);
+        assert!(client_caps("Mariposa/0.1", &ChatLogging::No).len() < MAX_SB_PAYLOAD);
+        assert_eq!(ChatLogging::parse("s"), ChatLogging::Secure);
+        assert_eq!(ChatLogging::parse(" n "), ChatLogging::No);
+        assert_eq!(
+            ChatLogging::parse("maybe"),
+            ChatLogging::Other("maybe".into())
+        );
+    }
+}
