@@ -6,5 +6,8 @@ pub mod codec;
 pub mod command;
 pub mod contacts;
 pub mod error;
+
 pub mod names;
 pub mod ns;
+pub mod payload;
+
