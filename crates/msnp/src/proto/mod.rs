@@ -6,3 +6,4 @@ pub mod codec;
 pub mod command;
 pub mod error;
 pub mod names;
+pub mod sb;
