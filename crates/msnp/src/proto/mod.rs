@@ -10,4 +10,4 @@ pub mod error;
 pub mod names;
 pub mod ns;
 pub mod payload;
-
+pub mod sb;
