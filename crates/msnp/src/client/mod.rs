@@ -1,1 +1,168 @@
-//! The engine: drives [`crate::proto`] with real I/O on a background thread.
+//! The engine: drives [`crate::proto`] with real sockets on one named background thread
+//! ("msnp-engine", a tokio current-thread runtime), and talks to its owner only through two
+//! `async_channel`s of plain owned data ([`Request`] in, [`Event`] out).
+//!
+//! It owns the notification connection (with keep-alive and reconnection with backoff), any
+//! number of switchboards, and the conversations that sit on top of them: a message for a
+//! one-to-one conversation whose switchboard the server closed is sent through a new one.
+
+mod engine;
+
+use std::thread::JoinHandle;
+
+use crate::proto::command::{AckMode, Status};
+use crate::proto::contacts::ContactList;
+use crate::proto::names::WireName;
+use crate::proto::ns::{NsEvent, NsRequest};
+
+pub use engine::{BACKOFF_MAX, BACKOFF_START};
+
+/// What the engine needs to sign in.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// The server to connect to first, `host:port` (a dispatch or notification server).
+    pub server: String,
+    /// The account (e-mail address).
+    pub account: String,
+    /// The password.
+    pub password: String,
+    /// The status to go online with.
+    pub initial_status: Status,
+    /// The cached contact list of the last sign-in.
+    pub cache: Option<ContactList>,
+}
+
+/// A conversation, as the engine numbers them.
+pub type ConversationId = u64;
+
+/// A request from the application to the engine.
+#[derive(Debug, Clone)]
+pub enum Request {
+    /// Anything the notification server does: status, lists, groups, privacy, sign-out.
+    Ns(NsRequest),
+    /// Send a payload to a contact, in the one-to-one conversation with them (opened when needed).
+    /// `id` is the application's message id, named again by the delivery events.
+    SendTo {
+        id: u64,
+        to: String,
+        ack: AckMode,
+        payload: Vec<u8>,
+    },
+    /// Send a payload into an existing conversation (multi-party included).
+    SendInConversation {
+        id: u64,
+        conversation: ConversationId,
+        ack: AckMode,
+        payload: Vec<u8>,
+    },
+    /// Invite another contact into a conversation.
+    Invite {
+        conversation: ConversationId,
+        account: String,
+    },
+    /// Leave a conversation (closes its switchboard).
+    CloseConversation { conversation: ConversationId },
+    /// Reconnect now instead of waiting for the backoff.
+    RetryNow,
+    /// Sign out (if signed in) and stop the engine thread.
+    Shutdown,
+}
+
+/// Something the engine reports to the application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// Connecting to the server (attempt 1 is the first).
+    Connecting { attempt: u32 },
+    /// A request was refused before anything was sent (invalid address, name too long, offline…).
+    RequestRefused { request: NsRequest, reason: String },
+    /// An event of the notification session (sign-in, lists, presence, invitations…).
+    Ns(NsEvent),
+    /// The connection is lost and will be retried after `retry_in_secs` seconds.
+    Reconnecting { retry_in_secs: u64, reason: String },
+    /// A conversation exists (opened by us or by an invitation), with the contact it was opened for.
+    ConversationOpened {
+        conversation: ConversationId,
+        with: String,
+    },
+    /// Somebody is in the conversation (`IRO`/`JOI`).
+    Joined {
+        conversation: ConversationId,
+        account: String,
+        name: String,
+    },
+    /// Somebody left the conversation (`BYE`).
+    Left {
+        conversation: ConversationId,
+        account: String,
+    },
+    /// A message payload arrived.
+    Message {
+        conversation: ConversationId,
+        from: String,
+        name: WireName,
+        payload: Vec<u8>,
+    },
+    /// A sent message was delivered (ACK, or no NAK within the grace period).
+    MessageDelivered { id: u64 },
+    /// A sent message was not delivered; the application may offer to retry.
+    MessageFailed { id: u64, reason: String },
+    /// An invitation into a conversation failed (`217` offline, no answer, …).
+    CallFailed {
+        conversation: ConversationId,
+        account: String,
+        reason: String,
+    },
+    /// The engine stopped because of an internal failure (a bug); the text says what happened.
+    EngineFailed(String),
+    /// The engine thread has ended (after [`Request::Shutdown`] or a final sign-out).
+    Stopped,
+}
+
+/// A running engine: send requests, receive events.
+#[derive(Debug)]
+pub struct Session {
+    /// Requests to the engine.
+    pub requests: async_channel::Sender<Request>,
+    /// Events from the engine.
+    pub events: async_channel::Receiver<Event>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Session {
+    /// Waits for the engine thread to end (after [`Request::Shutdown`]).
+    pub fn join(mut self) {
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Starts the engine thread and signs in.
+pub fn start(config: ClientConfig) -> std::io::Result<Session> {
+    let (req_tx, req_rx) = async_channel::unbounded();
+    let (ev_tx, ev_rx) = async_channel::unbounded();
+    let thread = std::thread::Builder::new()
+        .name("msnp-engine".into())
+        .spawn(move || {
+            let panic_tx = ev_tx.clone();
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                engine::run(config, req_rx, ev_tx)
+            }));
+            if let Err(panic) = result {
+                let text = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                let _ = panic_tx.send_blocking(Event::EngineFailed(format!(
+                    "the protocol engine crashed: {text}"
+                )));
+                let _ = panic_tx.send_blocking(Event::Stopped);
+            }
+        })?;
+    Ok(Session {
+        requests: req_tx,
+        events: ev_rx,
+        thread: Some(thread),
+    })
+}
