@@ -93,7 +93,7 @@ impl ChunkAssembler {
                 message_id,
                 first: message,
                 parts,
-                deadline: now + CHUNK_TIMEOUT,
+                deadline: now.checked_add(CHUNK_TIMEOUT).unwrap_or(now),
             });
             return ChunkOutcome::Pending;
         }

@@ -298,4 +298,32 @@ mod tests {
             assert_eq!(TextFormat::parse(&f.to_header_value()), f);
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn header_value_round_trips(
+            font in "\\PC{0,80}",
+            effects in proptest::prelude::any::<[bool; 5]>(),
+            bgr in 0u32..0x100_0000,
+            charset in proptest::prelude::any::<u8>(),
+            pitch_family in proptest::prelude::any::<u8>(),
+        ) {
+            let [bold, italic, underline, strikethrough, right_to_left] = effects;
+            let format = TextFormat {
+                font: clean_font_name(font.trim()),
+                bold,
+                italic,
+                underline,
+                strikethrough,
+                color: Rgb::from_bgr(bgr),
+                charset,
+                pitch_family,
+                right_to_left,
+            };
+            let value = format.to_header_value();
+            proptest::prop_assert!(value.is_ascii());
+            proptest::prop_assert!(value.starts_with("FN="));
+            proptest::prop_assert_eq!(TextFormat::parse(&value), format);
+        }
+    }
 }

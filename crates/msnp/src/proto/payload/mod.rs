@@ -1110,4 +1110,26 @@ mod tests {
             ChatLogging::Other("maybe".into())
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048)) {
+            let _ = Payload::parse(&bytes);
+            let mut with_type = b"Content-Type: text/x-msmsgsinvite\r\n\r\n".to_vec();
+            with_type.extend_from_slice(&bytes);
+            let _ = Payload::parse(&with_type);
+        }
+
+        #[test]
+        fn text_round_trips(text in "(\\PC|[\r\n\t]){0,300}", formatted in proptest::prelude::any::<bool>()) {
+            let bytes = if formatted {
+                text_message(&text, &TextFormat::with_font("Arial"))
+            } else {
+                text_message_plain(&text)
+            };
+            let parsed = text_of(&bytes);
+            proptest::prop_assert_eq!(parsed.text, clean_text(&text));
+            proptest::prop_assert_eq!(parsed.format.is_some(), formatted);
+        }
+    }
 }

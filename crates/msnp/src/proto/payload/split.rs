@@ -27,8 +27,9 @@ fn split_body(body: &str, max: usize) -> Vec<&str> {
     let mut pieces = Vec::new();
     let mut rest = body;
     while rest.len() > max {
-        let cut = cut_point(rest, max);
-        let (piece, after) = rest.split_at(cut);
+        let Some((piece, after)) = rest.split_at_checked(cut_point(rest, max)) else {
+            break;
+        };
         pieces.push(piece);
         rest = after;
     }
