@@ -336,9 +336,7 @@ impl Switchboard {
             .into_iter()
             .partition(|c| c.deadline <= now);
         self.calls = kept;
-        for call in expired {
-            self.call_failed(call.account, None);
-        }
+        self.calls_failed(expired.into_iter().map(|c| (c.account, None)).collect());
     }
 
     /// The next bytes to write to the connection.
@@ -525,11 +523,16 @@ impl Switchboard {
         });
     }
 
-    /// Reports a failed invitation; when nobody is left to deliver queued messages to, fails
+    /// Reports failed invitations; when nobody is left to deliver queued messages to, fails
     /// them too (switchboard.md §4.4).
-    fn call_failed(&mut self, account: String, error: Option<ServerError>) {
-        self.events
-            .push_back(SbEvent::CallFailed { account, error });
+    fn calls_failed(&mut self, failures: Vec<(String, Option<ServerError>)>) {
+        if failures.is_empty() {
+            return;
+        }
+        for (account, error) in failures {
+            self.events
+                .push_back(SbEvent::CallFailed { account, error });
+        }
         if self.participants.is_empty() && self.calls.is_empty() && self.pending_invites.is_empty()
         {
             for msg in std::mem::take(&mut self.queued) {
@@ -644,7 +647,7 @@ impl Switchboard {
             self.close(Some(text));
         } else if let Some(pos) = self.calls.iter().position(|c| c.trid == trid) {
             let call = self.calls.remove(pos);
-            self.call_failed(call.account, Some(error));
+            self.calls_failed(vec![(call.account, Some(error))]);
         } else {
             self.resolve(trid, Some(FailReason::Server(error)));
         }
