@@ -5,4 +5,5 @@ pub mod auth;
 pub mod codec;
 pub mod command;
 pub mod error;
+pub mod ftp;
 pub mod names;
