@@ -745,3 +745,911 @@ impl Sender {
         self.out.deadline
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::ftp::block::{encode_data_block, HEADER_LEN};
+    use proptest::prelude::*;
+
+    const ACCOUNT: &str = "bob@example.com";
+    const COOKIE: u32 = 580_493_217;
+
+    fn t0() -> Instant {
+        Instant::now()
+    }
+
+    fn file(n: usize) -> Vec<u8> {
+        (0..n).map(|i| (i % 256) as u8).collect()
+    }
+
+    trait Machine {
+        fn tx(&mut self) -> Option<Vec<u8>>;
+        fn ev(&mut self) -> Option<FtpEvent>;
+    }
+    impl Machine for Receiver {
+        fn tx(&mut self) -> Option<Vec<u8>> {
+            self.poll_transmit()
+        }
+        fn ev(&mut self) -> Option<FtpEvent> {
+            self.poll_event()
+        }
+    }
+    impl Machine for Sender {
+        fn tx(&mut self) -> Option<Vec<u8>> {
+            self.poll_transmit()
+        }
+        fn ev(&mut self) -> Option<FtpEvent> {
+            self.poll_event()
+        }
+    }
+
+    fn sent<M: Machine>(m: &mut M) -> Vec<u8> {
+        let mut out = Vec::new();
+        while let Some(b) = m.tx() {
+            out.extend(b);
+        }
+        out
+    }
+
+    fn events<M: Machine>(m: &mut M) -> Vec<FtpEvent> {
+        std::iter::from_fn(|| m.ev()).collect()
+    }
+
+    /// A receiver that has sent TFR for a file of `size` bytes.
+    fn receiving(size: u64, now: Instant) -> Receiver {
+        let mut r = Receiver::new(ACCOUNT, COOKIE.to_string(), size, now);
+        r.handle_input(b"VER MSNFTP\r\n", now);
+        r.handle_input(format!("FIL {size}\r\n").as_bytes(), now);
+        assert_eq!(
+            sent(&mut r),
+            b"VER MSNFTP\r\nUSR bob@example.com 580493217\r\nTFR\r\n"
+        );
+        events(&mut r);
+        r
+    }
+
+    /// A sender that has read TFR for a file of `size` bytes.
+    fn sending(size: u64, now: Instant) -> Sender {
+        let mut s = Sender::new(ACCOUNT, COOKIE, size, now);
+        s.handle_input(
+            b"VER MSNFTP\r\nUSR bob@example.com 580493217\r\nTFR\r\n",
+            now,
+        );
+        assert_eq!(
+            sent(&mut s),
+            format!("VER MSNFTP\r\nFIL {size}\r\n").as_bytes()
+        );
+        s
+    }
+
+    #[test]
+    fn receiver_hello_transcript_section_3_4() {
+        let now = t0();
+        let mut r = Receiver::new(ACCOUNT, "580493217", 13, now);
+        assert_eq!(sent(&mut r), b"VER MSNFTP\r\n");
+        r.handle_input(b"VER MSNFTP\r\n", now);
+        assert_eq!(sent(&mut r), b"USR bob@example.com 580493217\r\n");
+        r.handle_input(b"FIL 13\r\n", now);
+        assert_eq!(sent(&mut r), b"TFR\r\n");
+        r.handle_input(
+            &[
+                0x00, 0x0d, 0x00, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x2c, 0x20, 0x4d, 0x53, 0x4e, 0x21,
+                0x0d, 0x0a,
+            ],
+            now,
+        );
+        assert_eq!(sent(&mut r), b"");
+        assert_eq!(
+            events(&mut r),
+            vec![
+                FtpEvent::Started,
+                FtpEvent::Data(b"Hello, MSN!\r\n".to_vec()),
+                FtpEvent::Progress {
+                    transferred: 13,
+                    total: 13
+                },
+                FtpEvent::AllDataReceived,
+            ]
+        );
+        assert_eq!(r.poll_timeout(), None);
+        r.file_stored();
+        assert_eq!(sent(&mut r), b"BYE 16777989\r\n");
+        assert_eq!(events(&mut r), vec![FtpEvent::Completed]);
+        assert!(r.is_closed());
+    }
+
+    #[test]
+    fn sender_hello_transcript_section_3_4() {
+        let now = t0();
+        let mut s = Sender::new(ACCOUNT, COOKIE, 13, now);
+        assert_eq!(sent(&mut s), b"", "the sender writes nothing before VER");
+        s.handle_input(b"VER MSNFTP\r\n", now);
+        assert_eq!(sent(&mut s), b"VER MSNFTP\r\n");
+        s.handle_input(b"USR bob@example.com 580493217\r\n", now);
+        assert_eq!(sent(&mut s), b"FIL 13\r\n");
+        s.handle_input(b"TFR\r\n", now);
+        assert_eq!(
+            events(&mut s),
+            vec![FtpEvent::Started, FtpEvent::NeedData { max: 13 }]
+        );
+        s.provide_data(b"Hello, MSN!\r\n".to_vec(), now);
+        assert_eq!(
+            sent(&mut s),
+            [
+                0x00, 0x0d, 0x00, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x2c, 0x20, 0x4d, 0x53, 0x4e, 0x21,
+                0x0d, 0x0a,
+            ]
+        );
+        assert_eq!(
+            events(&mut s),
+            vec![FtpEvent::Progress {
+                transferred: 13,
+                total: 13
+            }]
+        );
+        s.handle_input(b"BYE 16777989\r\n", now);
+        assert_eq!(events(&mut s), vec![FtpEvent::Completed]);
+        assert!(s.is_closed());
+        assert_eq!(sent(&mut s), b"");
+    }
+
+    #[test]
+    fn reverse_variant_presents_receivers_cookie() {
+        let now = t0();
+        let mut r = Receiver::new(ACCOUNT, "1994127703", 5000, now);
+        r.handle_input(b"VER MSNFTP\r\n", now);
+        assert_eq!(
+            sent(&mut r),
+            b"VER MSNFTP\r\nUSR bob@example.com 1994127703\r\n"
+        );
+        let mut s = Sender::new(ACCOUNT, 1_994_127_703, 5000, now);
+        s.handle_input(b"VER MSNFTP\r\nUSR bob@example.com 1994127703\r\n", now);
+        assert_eq!(sent(&mut s), b"VER MSNFTP\r\nFIL 5000\r\n");
+    }
+
+    #[test]
+    fn receiver_refuses_wrong_fil_size() {
+        for fil in [
+            "FIL 5001\r\n",
+            "FIL 4999\r\n",
+            "FIL -5000\r\n",
+            "FIL 5e3\r\n",
+            "FIL\r\n",
+        ] {
+            let now = t0();
+            let mut r = Receiver::new(ACCOUNT, "1", 5000, now);
+            r.handle_input(b"VER MSNFTP\r\n", now);
+            sent(&mut r);
+            r.handle_input(fil.as_bytes(), now);
+            let out = sent(&mut r);
+            let ev = events(&mut r);
+            assert!(r.is_closed(), "{fil}");
+            if fil == "FIL\r\n" {
+                assert_eq!(out, b"", "malformed line: close");
+                assert!(matches!(
+                    ev.as_slice(),
+                    [FtpEvent::Failed(FtpError::Command(_))]
+                ));
+            } else {
+                assert_eq!(out, b"CCL\r\n", "{fil}");
+                assert!(
+                    matches!(
+                        ev.as_slice(),
+                        [FtpEvent::Failed(FtpError::SizeMismatch {
+                            expected: 5000,
+                            ..
+                        })]
+                    ),
+                    "{fil}: {ev:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn receiver_refuses_peer_without_msnftp() {
+        for ver in [
+            &b"VER MSNP8\r\n"[..],
+            b"FIL 13\r\n",
+            b"\xff\xfe\r\n",
+            b"\r\n",
+        ] {
+            let now = t0();
+            let mut r = Receiver::new(ACCOUNT, "1", 13, now);
+            sent(&mut r);
+            r.handle_input(ver, now);
+            assert_eq!(sent(&mut r), b"");
+            assert_eq!(events(&mut r), vec![FtpEvent::Failed(FtpError::BadVersion)]);
+        }
+        let now = t0();
+        let mut r = Receiver::new(ACCOUNT, "1", 13, now);
+        sent(&mut r);
+        r.handle_input(b"VER 0 MSNFTP\n", now);
+        assert_eq!(sent(&mut r), b"USR bob@example.com 1\r\n");
+    }
+
+    #[test]
+    fn receiver_refuses_more_data_than_announced() {
+        // One block longer than the whole file: nothing of it is written.
+        let now = t0();
+        let mut r = receiving(13, now);
+        r.handle_input(&[0x00, 0x0e, 0x00], now);
+        assert_eq!(sent(&mut r), b"CCL\r\n");
+        assert_eq!(
+            events(&mut r),
+            vec![FtpEvent::Failed(FtpError::TooMuchData {
+                len: 14,
+                remaining: 13
+            })]
+        );
+        assert!(r.is_closed());
+
+        // The second block goes beyond the size.
+        let mut r = receiving(13, now);
+        let mut wire = encode_data_block(&[1; 10]).unwrap();
+        wire.extend(encode_data_block(&[2; 10]).unwrap());
+        r.handle_input(&wire, now);
+        assert_eq!(sent(&mut r), b"CCL\r\n");
+        let ev = events(&mut r);
+        assert_eq!(ev.first(), Some(&FtpEvent::Data(vec![1; 10])));
+        assert_eq!(
+            ev.last(),
+            Some(&FtpEvent::Failed(FtpError::TooMuchData {
+                len: 10,
+                remaining: 3
+            }))
+        );
+        assert_eq!(r.received(), 10);
+        // Further input is ignored.
+        r.handle_input(&wire, now);
+        assert_eq!(sent(&mut r), b"");
+        assert_eq!(events(&mut r), vec![]);
+    }
+
+    #[test]
+    fn receiver_sender_cancel_block() {
+        let now = t0();
+        let mut r = receiving(5000, now);
+        let mut wire = encode_data_block(&file(100)).unwrap();
+        wire.extend(END_BLOCK);
+        r.handle_input(&wire, now);
+        assert_eq!(sent(&mut r), b"BYE 2164261683\r\n");
+        let ev = events(&mut r);
+        assert_eq!(ev.last(), Some(&FtpEvent::Cancelled { by_peer: true }));
+        assert!(r.is_closed());
+    }
+
+    #[test]
+    fn receiver_end_block_after_all_data_is_harmless() {
+        let now = t0();
+        let mut r = receiving(3, now);
+        let mut wire = encode_data_block(&[7, 8, 9]).unwrap();
+        wire.extend(END_BLOCK);
+        r.handle_input(&wire, now);
+        assert_eq!(events(&mut r).last(), Some(&FtpEvent::AllDataReceived));
+        assert_eq!(sent(&mut r), b"");
+        r.handle_input(&END_BLOCK, now);
+        r.file_stored();
+        assert_eq!(sent(&mut r), b"BYE 16777989\r\n");
+        assert_eq!(events(&mut r), vec![FtpEvent::Completed]);
+    }
+
+    #[test]
+    fn receiver_bad_flag_and_empty_blocks() {
+        let now = t0();
+        let mut r = receiving(2, now);
+        r.handle_input(&[0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x41], now);
+        assert_eq!(
+            events(&mut r),
+            vec![
+                FtpEvent::Data(vec![0x41]),
+                FtpEvent::Progress {
+                    transferred: 1,
+                    total: 2
+                }
+            ]
+        );
+        r.handle_input(&[0x02, 0x01, 0x00, 0x42], now);
+        assert_eq!(sent(&mut r), b"CCL\r\n");
+        assert_eq!(
+            events(&mut r),
+            vec![FtpEvent::Failed(FtpError::Block(BlockError::BadFlag(2)))]
+        );
+    }
+
+    #[test]
+    fn receiver_accepts_big_lenient_block() {
+        let now = t0();
+        let mut r = receiving(5000, now);
+        r.handle_input(&encode_data_block(&file(5000)).unwrap(), now);
+        let ev = events(&mut r);
+        assert_eq!(ev.first(), Some(&FtpEvent::Data(file(5000))));
+        assert_eq!(ev.last(), Some(&FtpEvent::AllDataReceived));
+    }
+
+    #[test]
+    fn receiver_blocks_in_same_read_as_fil() {
+        let now = t0();
+        let mut r = Receiver::new(ACCOUNT, "580493217", 13, now);
+        let mut input = b"VER MSNFTP\r\nFIL 13\r\n".to_vec();
+        input.extend(encode_data_block(b"Hello, MSN!\r\n").unwrap());
+        r.handle_input(&input, now);
+        assert_eq!(
+            sent(&mut r),
+            b"VER MSNFTP\r\nUSR bob@example.com 580493217\r\nTFR\r\n"
+        );
+        assert_eq!(events(&mut r).last(), Some(&FtpEvent::AllDataReceived));
+    }
+
+    #[test]
+    fn receiver_zero_byte_file() {
+        let now = t0();
+        let mut r = Receiver::new(ACCOUNT, "580493217", 0, now);
+        r.handle_input(b"VER MSNFTP\r\nFIL 0\r\n", now);
+        assert_eq!(
+            events(&mut r),
+            vec![FtpEvent::Started, FtpEvent::AllDataReceived]
+        );
+        r.file_stored();
+        assert_eq!(
+            sent(&mut r),
+            b"VER MSNFTP\r\nUSR bob@example.com 580493217\r\nTFR\r\nBYE 16777989\r\n"
+        );
+        assert_eq!(events(&mut r), vec![FtpEvent::Completed]);
+    }
+
+    #[test]
+    fn receiver_one_byte_file() {
+        let now = t0();
+        let mut r = receiving(1, now);
+        r.handle_input(&[0x00, 0x01, 0x00, 0xAB], now);
+        assert_eq!(
+            events(&mut r),
+            vec![
+                FtpEvent::Data(vec![0xAB]),
+                FtpEvent::Progress {
+                    transferred: 1,
+                    total: 1
+                },
+                FtpEvent::AllDataReceived
+            ]
+        );
+    }
+
+    #[test]
+    fn receiver_handshake_timeouts() {
+        let now = t0();
+        let mut r = Receiver::new(ACCOUNT, "1", 13, now);
+        sent(&mut r);
+        assert_eq!(r.poll_timeout(), Some(now + HANDSHAKE_TIMEOUT));
+        r.handle_timeout(now + Duration::from_secs(29));
+        assert!(!r.is_closed());
+        r.handle_input(b"VER MSNFTP\r\n", now + Duration::from_secs(29));
+        assert_eq!(
+            r.poll_timeout(),
+            Some(now + Duration::from_secs(29) + HANDSHAKE_TIMEOUT)
+        );
+        r.handle_timeout(now + Duration::from_secs(59));
+        sent(&mut r);
+        assert_eq!(
+            events(&mut r),
+            vec![FtpEvent::Failed(FtpError::Timeout(TimeoutKind::Handshake))]
+        );
+        assert!(r.is_closed());
+        assert_eq!(r.poll_timeout(), None);
+    }
+
+    #[test]
+    fn receiver_stall_sends_bye_timeout() {
+        let now = t0();
+        let mut r = receiving(100, now);
+        assert_eq!(r.poll_timeout(), Some(now + DATA_TIMEOUT));
+        let later = now + Duration::from_secs(50);
+        r.handle_input(&[0x00], later); // one byte of a header still counts
+        assert_eq!(r.poll_timeout(), Some(later + DATA_TIMEOUT));
+        r.handle_timeout(now + DATA_TIMEOUT);
+        assert!(!r.is_closed());
+        r.handle_timeout(later + DATA_TIMEOUT);
+        assert_eq!(sent(&mut r), b"BYE 2164261694\r\n");
+        assert_eq!(
+            events(&mut r),
+            vec![FtpEvent::Failed(FtpError::Timeout(TimeoutKind::NoData))]
+        );
+    }
+
+    #[test]
+    fn receiver_cancel_and_storage_failure() {
+        let now = t0();
+        let mut r = Receiver::new(ACCOUNT, "1", 13, now);
+        sent(&mut r);
+        r.cancel();
+        assert_eq!(sent(&mut r), b"CCL\r\n");
+        assert_eq!(events(&mut r), vec![FtpEvent::Cancelled { by_peer: false }]);
+        r.cancel();
+        assert_eq!(sent(&mut r), b"");
+
+        let mut r = receiving(13, now);
+        r.handle_input(&encode_data_block(b"Hello").unwrap(), now);
+        r.cancel();
+        assert_eq!(sent(&mut r), b"CCL\r\n");
+
+        let mut r = receiving(13, now);
+        r.handle_input(&encode_data_block(b"Hello").unwrap(), now);
+        events(&mut r);
+        r.storage_failed();
+        assert_eq!(sent(&mut r), b"BYE 2147942405\r\n");
+        assert_eq!(
+            events(&mut r),
+            vec![FtpEvent::Failed(FtpError::StorageFailed)]
+        );
+
+        // Flushing the complete file failed.
+        let mut r = receiving(5, now);
+        r.handle_input(&encode_data_block(b"Hello").unwrap(), now);
+        r.storage_failed();
+        assert_eq!(sent(&mut r), b"BYE 2147942405\r\n");
+    }
+
+    #[test]
+    fn receiver_connection_lost() {
+        let now = t0();
+        let mut r = receiving(13, now);
+        r.handle_input(&encode_data_block(b"Hello").unwrap(), now);
+        events(&mut r);
+        r.handle_closed();
+        assert_eq!(
+            events(&mut r),
+            vec![FtpEvent::Failed(FtpError::ConnectionLost)]
+        );
+        assert!(r.is_closed());
+
+        // All data in, then the sender closes: the transfer can still complete.
+        let mut r = receiving(5, now);
+        r.handle_input(&encode_data_block(b"Hello").unwrap(), now);
+        events(&mut r);
+        r.handle_closed();
+        r.file_stored();
+        assert_eq!(events(&mut r), vec![FtpEvent::Completed]);
+    }
+
+    #[test]
+    fn receiver_refuses_long_lines() {
+        let now = t0();
+        let mut r = Receiver::new(ACCOUNT, "1", 13, now);
+        r.handle_input(b"VER MSNFTP\r\n", now);
+        sent(&mut r);
+        r.handle_input(&[b'F'; 2000], now);
+        assert_eq!(sent(&mut r), b"");
+        assert_eq!(
+            events(&mut r),
+            vec![FtpEvent::Failed(FtpError::Command(
+                CommandError::LineTooLong
+            ))]
+        );
+    }
+
+    #[test]
+    fn sender_refuses_wrong_cookie_or_account() {
+        let cases: &[&[u8]] = &[
+            b"USR bob@example.com 580493218\r\n",
+            b"USR bob@example.com 0580493217\r\n",
+            b"USR bob@example.com +580493217\r\n",
+            b"USR mallory@example.com 580493217\r\n",
+            b"USR bob@example.com\r\n",
+            b"TFR\r\n",
+            b"USR \xff 1\r\n",
+        ];
+        for usr in cases {
+            let now = t0();
+            let mut s = Sender::new(ACCOUNT, COOKIE, 13, now);
+            s.handle_input(b"VER MSNFTP\r\n", now);
+            assert_eq!(sent(&mut s), b"VER MSNFTP\r\n");
+            s.handle_input(usr, now);
+            assert_eq!(sent(&mut s), b"", "no answer to {usr:?}");
+            assert_eq!(
+                events(&mut s),
+                vec![FtpEvent::Failed(FtpError::AuthRejected)]
+            );
+            assert!(s.is_closed());
+        }
+        // The account compares case-insensitively.
+        let now = t0();
+        let mut s = Sender::new(ACCOUNT, COOKIE, 13, now);
+        s.handle_input(b"VER MSNFTP\r\nUSR BOB@Example.COM 580493217\r\n", now);
+        assert_eq!(sent(&mut s), b"VER MSNFTP\r\nFIL 13\r\n");
+    }
+
+    #[test]
+    fn sender_refuses_missing_or_malformed_ver() {
+        for first in [
+            &b"USR bob@example.com 580493217\r\n"[..],
+            b"VER MSNP7 CVR0\r\n",
+            b"VER\r\n",
+            b"\x00\x01\x02\n",
+            &[b'V'; 1500][..],
+        ] {
+            let now = t0();
+            let mut s = Sender::new(ACCOUNT, COOKIE, 13, now);
+            s.handle_input(first, now);
+            assert_eq!(sent(&mut s), b"");
+            assert_eq!(events(&mut s), vec![FtpEvent::Failed(FtpError::BadVersion)]);
+        }
+        let now = t0();
+        let mut s = Sender::new(ACCOUNT, COOKIE, 13, now);
+        s.handle_input(b"VER 0 MSNFTP\r\n", now);
+        assert_eq!(sent(&mut s), b"VER MSNFTP\r\n");
+    }
+
+    #[test]
+    fn sender_handles_ccl_at_every_stage() {
+        let now = t0();
+        // During the handshake.
+        let mut s = Sender::new(ACCOUNT, COOKIE, 13, now);
+        s.handle_input(b"VER MSNFTP\r\nCCL\r\n", now);
+        assert_eq!(sent(&mut s), b"VER MSNFTP\r\n");
+        assert_eq!(events(&mut s), vec![FtpEvent::Cancelled { by_peer: true }]);
+        // After FIL.
+        let mut s = Sender::new(ACCOUNT, COOKIE, 13, now);
+        s.handle_input(
+            b"VER MSNFTP\r\nUSR bob@example.com 580493217\r\nCCL\r\n",
+            now,
+        );
+        assert_eq!(events(&mut s), vec![FtpEvent::Cancelled { by_peer: true }]);
+        // While blocks are queued: they are dropped.
+        let mut s = sending(10_000, now);
+        events(&mut s);
+        s.provide_data(file(8000), now);
+        let first = s.poll_transmit().unwrap();
+        assert_eq!(first.len(), HEADER_LEN + MAX_BLOCK_DATA);
+        s.handle_input(b"CCL\r\n", now);
+        assert_eq!(s.poll_transmit(), None);
+        assert_eq!(
+            events(&mut s).last(),
+            Some(&FtpEvent::Cancelled { by_peer: true })
+        );
+        s.provide_data(file(10), now);
+        assert_eq!(s.poll_transmit(), None);
+    }
+
+    #[test]
+    fn sender_handles_every_bye_code() {
+        let cases = [
+            ("BYE 16777989", FtpEvent::Completed),
+            ("BYE 16777987", FtpEvent::Completed),
+            ("BYE 2164261682", FtpEvent::Cancelled { by_peer: true }),
+            (
+                "BYE 2147942405",
+                FtpEvent::Failed(FtpError::PeerBye(Some(ByeCode::WriteFailed))),
+            ),
+            (
+                "BYE 2164261683",
+                FtpEvent::Failed(FtpError::PeerBye(Some(ByeCode::SenderCancelled))),
+            ),
+            (
+                "BYE 2164261694",
+                FtpEvent::Failed(FtpError::PeerBye(Some(ByeCode::Timeout))),
+            ),
+            (
+                "BYE 7",
+                FtpEvent::Failed(FtpError::PeerBye(Some(ByeCode::Other(7)))),
+            ),
+            ("BYE", FtpEvent::Failed(FtpError::PeerBye(None))),
+            ("BYE x", FtpEvent::Failed(FtpError::PeerBye(None))),
+        ];
+        for (line, want) in cases {
+            let now = t0();
+            let mut s = sending(3, now);
+            s.provide_data(vec![1, 2, 3], now);
+            sent(&mut s);
+            events(&mut s);
+            s.handle_input(format!("{line}\r\n").as_bytes(), now);
+            assert_eq!(events(&mut s), vec![want], "{line}");
+            assert!(s.is_closed());
+            assert_eq!(sent(&mut s), b"");
+        }
+        // A success BYE before the data is all out is not a success.
+        let now = t0();
+        let mut s = sending(5000, now);
+        events(&mut s);
+        s.handle_input(b"BYE 16777989\r\n", now);
+        assert_eq!(
+            events(&mut s),
+            vec![FtpEvent::Failed(FtpError::PeerBye(Some(ByeCode::Success)))]
+        );
+    }
+
+    #[test]
+    fn sender_cancel_paths() {
+        let now = t0();
+        // Before TFR: no block may be written.
+        let mut s = Sender::new(ACCOUNT, COOKIE, 13, now);
+        s.handle_input(b"VER MSNFTP\r\n", now);
+        sent(&mut s);
+        s.cancel();
+        assert_eq!(sent(&mut s), b"");
+        assert_eq!(events(&mut s), vec![FtpEvent::Cancelled { by_peer: false }]);
+        // During the data: unsent blocks are dropped, 01 00 00 follows.
+        let mut s = sending(10_000, now);
+        events(&mut s);
+        s.provide_data(file(6135), now);
+        assert!(s.poll_transmit().is_some());
+        s.cancel();
+        assert_eq!(sent(&mut s), END_BLOCK);
+        assert_eq!(
+            events(&mut s).last(),
+            Some(&FtpEvent::Cancelled { by_peer: false })
+        );
+        // The peer's acknowledgement is ignored.
+        s.handle_input(b"BYE 2164261683\r\n", now);
+        assert_eq!(events(&mut s), vec![]);
+        // After the whole file went out: no 01 00 00.
+        let mut s = sending(3, now);
+        s.provide_data(vec![1, 2, 3], now);
+        sent(&mut s);
+        s.cancel();
+        assert_eq!(sent(&mut s), b"");
+    }
+
+    #[test]
+    fn sender_file_errors_send_cancel_block() {
+        let now = t0();
+        let mut s = sending(5000, now);
+        s.read_failed();
+        assert_eq!(sent(&mut s), END_BLOCK);
+        assert_eq!(
+            events(&mut s).last(),
+            Some(&FtpEvent::Failed(FtpError::ReadFailed))
+        );
+
+        // The file ended early.
+        let mut s = sending(5000, now);
+        s.provide_data(file(3000), now);
+        let mut out = sent(&mut s);
+        assert!(events(&mut s).contains(&FtpEvent::NeedData { max: 2000 }));
+        s.provide_data(Vec::new(), now);
+        out.extend(sent(&mut s));
+        assert_eq!(out.len(), HEADER_LEN + MAX_BLOCK_DATA + HEADER_LEN);
+        assert!(out.ends_with(&END_BLOCK));
+        assert_eq!(
+            events(&mut s).last(),
+            Some(&FtpEvent::Failed(FtpError::FileSizeChanged))
+        );
+
+        // More than asked for.
+        let mut s = sending(100, now);
+        s.provide_data(file(101), now);
+        assert_eq!(sent(&mut s), END_BLOCK);
+
+        // The caller noticed a change itself.
+        let mut s = sending(100, now);
+        s.file_size_changed();
+        assert_eq!(sent(&mut s), END_BLOCK);
+    }
+
+    #[test]
+    fn sender_zero_byte_file() {
+        let now = t0();
+        let mut s = sending(0, now);
+        assert_eq!(events(&mut s), vec![FtpEvent::Started]);
+        assert_eq!(sent(&mut s), b"");
+        s.handle_input(b"BYE 16777989\r\n", now);
+        assert_eq!(events(&mut s), vec![FtpEvent::Completed]);
+    }
+
+    #[test]
+    fn sender_timeouts() {
+        let now = t0();
+        // Handshake: no VER within 30 s.
+        let mut s = Sender::new(ACCOUNT, COOKIE, 13, now);
+        assert_eq!(s.poll_timeout(), Some(now + HANDSHAKE_TIMEOUT));
+        s.handle_timeout(now + HANDSHAKE_TIMEOUT);
+        assert_eq!(
+            events(&mut s),
+            vec![FtpEvent::Failed(FtpError::Timeout(TimeoutKind::Handshake))]
+        );
+        // No BYE within 60 s of the last block: sent, not confirmed.
+        let mut s = sending(3, now);
+        s.provide_data(vec![1, 2, 3], now);
+        sent(&mut s);
+        events(&mut s);
+        let deadline = s.poll_timeout().unwrap();
+        assert_eq!(deadline, now + BYE_TIMEOUT);
+        s.handle_timeout(deadline);
+        // Bytes went out after the deadline was armed, so one more period is granted.
+        assert_eq!(events(&mut s), vec![]);
+        let deadline = s.poll_timeout().unwrap();
+        s.handle_timeout(deadline);
+        assert_eq!(events(&mut s), vec![FtpEvent::SentUnconfirmed]);
+        // The peer does not read: nothing is pulled for 60 s.
+        let mut s = sending(100_000, now);
+        s.provide_data(file(SEND_WINDOW), now);
+        s.handle_timeout(now + WRITE_TIMEOUT);
+        assert_eq!(
+            events(&mut s).last(),
+            Some(&FtpEvent::Failed(FtpError::Timeout(
+                TimeoutKind::WriteStalled
+            )))
+        );
+        // Progress pushes the deadline on.
+        let mut s = sending(100_000, now);
+        s.provide_data(file(SEND_WINDOW), now);
+        s.poll_transmit();
+        s.handle_timeout(now + WRITE_TIMEOUT);
+        assert!(!s.is_closed());
+        assert_eq!(s.poll_timeout(), Some(now + WRITE_TIMEOUT + WRITE_TIMEOUT));
+    }
+
+    #[test]
+    fn sender_connection_closed() {
+        let now = t0();
+        let mut s = sending(3, now);
+        s.provide_data(vec![1, 2, 3], now);
+        sent(&mut s);
+        events(&mut s);
+        s.handle_closed();
+        assert_eq!(events(&mut s), vec![FtpEvent::SentUnconfirmed]);
+
+        let mut s = sending(5000, now);
+        events(&mut s);
+        s.handle_closed();
+        assert_eq!(
+            events(&mut s),
+            vec![FtpEvent::Failed(FtpError::ConnectionLost)]
+        );
+    }
+
+    #[test]
+    fn sender_memory_stays_flat_with_short_reads() {
+        let now = t0();
+        let size = 1_000_003usize;
+        let data = file(size);
+        let mut s = sending(size as u64, now);
+        let mut pos = 0;
+        let mut wire = Vec::new();
+        let mut step = 1usize;
+        loop {
+            while let Some(b) = s.poll_transmit() {
+                wire.extend(b);
+            }
+            let mut asked = None;
+            for ev in events(&mut s) {
+                if let FtpEvent::NeedData { max } = ev {
+                    assert!(max <= SEND_WINDOW);
+                    asked = Some(max);
+                }
+            }
+            let Some(max) = asked else { break };
+            // Provide odd-sized short reads.
+            step = (step * 7919) % 5000 + 1;
+            let n = max.min(step).min(size - pos);
+            s.provide_data(data[pos..pos + n].to_vec(), now);
+            pos += n;
+            assert!(s.blocks.len() <= SEND_WINDOW / MAX_BLOCK_DATA + 1);
+            assert!(s.carry.len() < MAX_BLOCK_DATA);
+        }
+        assert_eq!(pos, size);
+        // Every block but the last is full.
+        let mut d = BlockDecoder::new();
+        d.push(&wire);
+        let mut lens = Vec::new();
+        let mut got = Vec::new();
+        while let Some(Block::Data(b)) = d.next_block(u64::MAX).unwrap() {
+            lens.push(b.len());
+            got.extend(b);
+        }
+        assert_eq!(got, data);
+        assert_eq!(
+            lens,
+            crate::proto::ftp::block::block_lengths(size as u64).collect::<Vec<_>>()
+        );
+    }
+
+    /// Runs a sender and a receiver against each other with the given read sizes.
+    fn run_pair(size: usize, cuts: &[usize]) -> (Vec<u8>, Vec<FtpEvent>, Vec<FtpEvent>) {
+        let now = t0();
+        let data = file(size);
+        let mut r = Receiver::new(ACCOUNT, COOKIE.to_string(), size as u64, now);
+        let mut s = Sender::new(ACCOUNT, COOKIE, size as u64, now);
+        let (mut r_events, mut s_events, mut out) = (Vec::new(), Vec::new(), Vec::new());
+        let mut pos = 0;
+        let mut cut = cuts.iter().cycle();
+        for _ in 0..100_000 {
+            let to_s = sent(&mut r);
+            let to_r = sent(&mut s);
+            let mut progressed = !to_s.is_empty() || !to_r.is_empty();
+            s.handle_input(&to_s, now);
+            for chunk in to_r.chunks(cut.next().copied().unwrap_or(1).max(1)) {
+                r.handle_input(chunk, now);
+            }
+            for ev in events(&mut r) {
+                progressed = true;
+                match &ev {
+                    FtpEvent::Data(d) => out.extend(d),
+                    FtpEvent::AllDataReceived => r.file_stored(),
+                    _ => {}
+                }
+                r_events.push(ev);
+            }
+            for ev in events(&mut s) {
+                progressed = true;
+                if let FtpEvent::NeedData { max } = ev {
+                    let n = max.min(size - pos);
+                    s.provide_data(data[pos..pos + n].to_vec(), now);
+                    pos += n;
+                }
+                s_events.push(ev);
+            }
+            if !progressed {
+                break;
+            }
+        }
+        (out, r_events, s_events)
+    }
+
+    #[test]
+    fn boundary_sizes_end_to_end() {
+        for size in [
+            0,
+            1,
+            2,
+            2044,
+            2045,
+            2046,
+            4089,
+            4090,
+            4091,
+            5000,
+            SEND_WINDOW,
+            SEND_WINDOW + 1,
+            200_000,
+        ] {
+            let (out, r_ev, s_ev) = run_pair(size, &[1, 3, 2048, 7, 100_000]);
+            assert_eq!(out, file(size), "size {size}");
+            assert_eq!(r_ev.last(), Some(&FtpEvent::Completed), "size {size}");
+            assert_eq!(s_ev.last(), Some(&FtpEvent::Completed), "size {size}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_split_delivers_the_file(size in 0usize..9000, cuts in proptest::collection::vec(1usize..3000, 1..8)) {
+            let (out, r_ev, s_ev) = run_pair(size, &cuts);
+            prop_assert_eq!(out, file(size));
+            prop_assert_eq!(r_ev.last(), Some(&FtpEvent::Completed));
+            prop_assert_eq!(s_ev.last(), Some(&FtpEvent::Completed));
+        }
+
+        #[test]
+        fn receiver_never_panics_or_overflows(
+            size in 0u64..5000,
+            input in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..600), 0..10),
+        ) {
+            let now = t0();
+            let mut r = Receiver::new(ACCOUNT, "1", size, now);
+            r.handle_input(format!("VER MSNFTP\r\nFIL {size}\r\n").as_bytes(), now);
+            let mut total = 0u64;
+            for chunk in &input {
+                r.handle_input(chunk, now);
+                while let Some(ev) = r.poll_event() {
+                    if let FtpEvent::Data(d) = ev {
+                        total += d.len() as u64;
+                    }
+                }
+                while r.poll_transmit().is_some() {}
+            }
+            prop_assert!(total <= size);
+        }
+
+        #[test]
+        fn sender_never_panics(input in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..200), 0..10)) {
+            let now = t0();
+            let mut s = Sender::new(ACCOUNT, COOKIE, 10, now);
+            for chunk in &input {
+                s.handle_input(chunk, now);
+                while s.poll_event().is_some() {}
+                while s.poll_transmit().is_some() {}
+            }
+        }
+    }
+}
