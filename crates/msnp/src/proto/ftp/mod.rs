@@ -11,7 +11,8 @@ pub mod session;
 pub use block::{Block, BlockDecoder, BlockError, BlockHeader, MAX_BLOCK_DATA};
 pub use command::{ByeCode, CommandError, FtpCommand, LineReader};
 pub use filename::{
-    decode_file_name, sanitize_file_name, sanitize_file_name_bytes, unique_path_candidate,
+    decode_file_name, is_executable_name, sanitize_file_name, sanitize_file_name_bytes,
+    unique_path_candidate,
 };
-pub use invite::{Accept, CancelCode, FileInvite, Invite, InviteError};
+pub use invite::{port_x, Accept, CancelCode, Connection, FileInvite, Invite, InviteError};
 pub use session::{FtpError, FtpEvent, Receiver, Sender, TimeoutKind};
