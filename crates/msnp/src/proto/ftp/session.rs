@@ -240,6 +240,13 @@ impl Receiver {
                 };
                 return self.fail(err, Some(FtpCommand::Ccl));
             }
+            Err(CommandError::MissingParameter { command: "FIL" }) => {
+                let err = FtpError::SizeMismatch {
+                    expected: self.size,
+                    got: String::new(),
+                };
+                return self.fail(err, Some(FtpCommand::Ccl));
+            }
             Err(_) if self.state == RecvState::AwaitVer => {
                 return self.fail(FtpError::BadVersion, None);
             }
@@ -925,13 +932,7 @@ mod tests {
             let out = sent(&mut r);
             let ev = events(&mut r);
             assert!(r.is_closed(), "{fil}");
-            if fil == "FIL\r\n" {
-                assert_eq!(out, b"", "malformed line: close");
-                assert!(matches!(
-                    ev.as_slice(),
-                    [FtpEvent::Failed(FtpError::Command(_))]
-                ));
-            } else {
+            {
                 assert_eq!(out, b"CCL\r\n", "{fil}");
                 assert!(
                     matches!(
