@@ -6,7 +6,7 @@ pub mod codec;
 pub mod command;
 pub mod contacts;
 pub mod error;
-
+pub mod ftp;
 pub mod names;
 pub mod ns;
 pub mod payload;
