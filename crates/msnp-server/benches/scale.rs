@@ -1,0 +1,3 @@
+//! Scenario benchmark (filled in later).
+
+fn main() {}
