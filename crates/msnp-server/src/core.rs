@@ -47,7 +47,6 @@ impl Outlet {
     }
 
     /// An outlet that discards everything.
-    #[allow(dead_code)] // used by the demo
     pub(crate) fn sink() -> Self {
         Outlet(None)
     }

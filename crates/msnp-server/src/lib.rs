@@ -132,6 +132,9 @@ impl Server {
         core.ns_public = ns_public;
         core.ds_public = ds_public;
         core.sb_public = sb_public;
+        if config.demo {
+            demo::seed(&mut core);
+        }
         let shared = Arc::new(Shared {
             core: Mutex::new(core),
             config: config.clone(),

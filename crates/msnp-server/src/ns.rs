@@ -561,7 +561,6 @@ impl Core {
     }
 
     /// Signs in a virtual session (demo contacts, the bot) without a socket.
-    #[allow(dead_code)] // used by the demo
     pub(crate) fn virtual_login(&mut self, account: &str, outlet: Outlet) -> ConnId {
         let id = self.ns_connected(NsRole::Notification, outlet, None);
         if let Some(c) = self.ns.get_mut(&id) {
