@@ -299,8 +299,10 @@ impl Core {
         );
     }
 
-    /// Closes an NS connection after what is queued; later input is ignored.
+    /// Closes an NS connection after what is queued; later input is ignored. The session is
+    /// signed out at once (watchers see `FLN` now, and nobody can invite it any more).
     pub(crate) fn close_ns(&mut self, conn: ConnId) {
+        self.sign_out(conn);
         if let Some(c) = self.ns.get_mut(&conn) {
             c.closing = true;
             c.outlet.push(Out::Close);

@@ -245,6 +245,8 @@ async fn run(
     {
         let mut core = shared.lock();
         let ns_ids: Vec<_> = core.ns.keys().copied().collect();
+        // Everybody goes at once: no FLN storm before the OUT SSD lines.
+        core.online.clear();
         for id in ns_ids {
             let signed_in = core.ns.get(&id).is_some_and(|c| c.account.is_some());
             if signed_in {

@@ -61,6 +61,15 @@ impl Core {
             _ if !authed => self.close_sb(conn),
             ClientCommand::Cal { trid, account } => self.sb_cal(conn, trid, &account),
             ClientCommand::Msg { trid, ack, payload } => self.sb_msg(conn, trid, ack, payload),
+            ClientCommand::UsrSb { trid, .. } | ClientCommand::Ans { trid, .. } => {
+                self.sb_send(
+                    conn,
+                    &ServerCommand::Error {
+                        error: msnp::proto::error::ServerError::from_code(715),
+                        trid: Some(trid),
+                    },
+                );
+            }
             other => {
                 let trid = other.trid().or_else(|| crate::ns::first_trid(&frame));
                 self.sb_send(

@@ -40,11 +40,12 @@ fn one_to_one_chat_with_ack() {
     // N and U get no reply on success.
     bsb.msg("N", TEXT);
     bsb.msg("U", TEXT);
+    // Bob's round trip first: once it is back, both relays sit in alice's queue before her own.
+    assert!(bsb.sb_sync().is_empty());
     assert_eq!(
         asb.sb_sync(),
         vec![format!("MSG bob@example.com Bob {}", TEXT.len()); 2]
     );
-    assert!(bsb.sb_sync().is_empty());
     let sbs = srv.switchboards();
     assert_eq!(sbs.len(), 1);
     assert_eq!(
@@ -147,7 +148,7 @@ fn bad_ack_mode_closes_the_connection() {
 
 #[test]
 fn idle_switchboard_is_closed() {
-    let srv = server_with(|c| c.sb_idle_timeout = Duration::from_millis(300));
+    let srv = server_with(|c| c.sb_idle_timeout = Duration::from_secs(1));
     let addr = srv.ns_addr();
     let mut a = online(addr, "alice@example.com");
     let mut b = online(addr, "bob@example.com");
@@ -211,4 +212,25 @@ fn xfr_sb_needs_a_visible_status() {
     a.expect(&format!("CHG {t} HDN"));
     let t = a.cmd("XFR", "SB");
     a.expect(&format!("913 {t}"));
+}
+
+#[test]
+fn malformed_switchboard_commands_close_only_that_connection() {
+    let srv = server();
+    let addr = srv.ns_addr();
+    let mut a = online(addr, "alice@example.com");
+    let mut b = online(addr, "bob@example.com");
+    let mut asb = open_sb(&mut a);
+    let (mut bsb, _) = call(&mut asb, &mut b);
+    asb.expect("JOI bob@example.com Bob");
+    let t = asb.cmd("USR", "alice@example.com 123");
+    asb.expect(&format!("715 {t}"));
+    let t = asb.cmd("FOO", "bar");
+    asb.expect(&format!("200 {t}"));
+    // CAL without an address: the connection is closed; Bob stays and is told.
+    asb.line("CAL 9");
+    assert!(asb.expect_closed().is_empty());
+    bsb.expect("BYE alice@example.com");
+    assert!(bsb.sb_sync().is_empty());
+    assert!(a.sync().is_empty());
 }
