@@ -5,6 +5,39 @@
 //! thread, so it can be used from plain synchronous code (tests, the GTK app). The returned
 //! [`ServerHandle`] tells the bound addresses, answers questions about the server's state for
 //! tests, injects faults, and shuts the server down (`OUT SSD` to everybody).
+//!
+//! ```no_run
+//! use msnp_server::{AccountSpec, Config, Server};
+//! let server = Server::start(Config::loopback(vec![AccountSpec::new("alice@example.com", "pw")]))
+//!     .expect("server");
+//! println!("connect to {}", server.ns_addr());
+//! server.shutdown();
+//! ```
+//!
+//! # Behaviour (protocol/ in the shared docs is the reference)
+//!
+//! * Dialects MSNP2–MSNP7 with MD5 login; `VER` answers the chosen dialect (plus `CVR0` when
+//!   offered), `VER tr 0` and a close when none is shared. A fresh time-like salt per attempt;
+//!   unknown accounts get a salt too and fail with `911` (then close).
+//! * Canonical (historical) forms where the reference gives a choice: one persistent list version
+//!   per account, `SYN` with a current version answers only `SYN tr ver`, `PRP tr ver code
+//!   {value}` for every property, `BPR ver email code {value}` after an FL entry whose contact
+//!   allows you and has phone data, four `BPR` lines and `ILN` after `ADD FL` in a synced session,
+//!   `215` for duplicates and `219` for AL/BL conflicts, `NAK` when a message reaches nobody.
+//! * Escargot choices where the historical behaviour is unknown or harsh: `RMG` ungroups members
+//!   (they fall back to group 0), `913` for `XFR SB` before the first `CHG` or while `HDN`, no
+//!   presence reaches a session before its first `CHG`, `CHL` is off unless configured.
+//! * Bad input (errors.md §3): unknown commands `200`; missing parameters `300`; malformed values
+//!   `201`; commands before sign-in `302` (`PNG` before sign-in closes); commands before `VER`
+//!   `715`; a second `VER` `715` + close; `ADD`/`REM` on the RL, `BLP`/`GTC` with other values,
+//!   `MSG` to the NS, names over 387 encoded bytes, invalid UTF-8 and bad payload lengths close
+//!   the connection. `QRY` without an outstanding challenge gets `715`, a wrong answer `540` and a
+//!   close. On a switchboard anything malformed or sent before `USR`/`ANS` closes the connection.
+//! * Timers: cookies live [`Config::cookie_ttl`] (120 s) and are single-use; a connection that
+//!   has not signed in (NS) or authenticated (SB) within [`Config::auth_timeout`] (60 s) is
+//!   closed; a switchboard connection with no traffic in either direction for
+//!   [`Config::sb_idle_timeout`] (5 minutes) is closed (the others see `BYE`); an unanswered
+//!   challenge closes after [`Config::challenge_timeout`] (50 s).
 
 mod config;
 mod core;
