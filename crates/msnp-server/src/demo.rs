@@ -129,7 +129,7 @@ pub(crate) fn add_demo_accounts(config: &mut Config) {
 
 /// Fills the demo lists unless persisted data already exists for the demo user.
 pub(crate) fn seed(core: &mut Core) {
-    if core.data(DEMO_ACCOUNT).is_some_and(|d| d.version > 0) {
+    if core.data(DEMO_ACCOUNT).is_some_and(|d| !d.fl.is_empty()) {
         return;
     }
     let you_name = core.display_name(DEMO_ACCOUNT);
@@ -170,7 +170,7 @@ pub(crate) fn seed(core: &mut Core) {
                 .insert(DEMO_ACCOUNT.to_string(), you_name.as_wire().to_string());
             cd.rl
                 .insert(DEMO_ACCOUNT.to_string(), you_name.as_wire().to_string());
-            cd.version = 1;
+            cd.version += 1;
         }
     }
     // One pending request: the newcomer follows you, you have not decided yet.
@@ -178,7 +178,7 @@ pub(crate) fn seed(core: &mut Core) {
     let name = core.display_name(newcomer);
     if let Some(d) = core.data_mut(DEMO_ACCOUNT) {
         d.rl.insert(newcomer.to_string(), name.as_wire().to_string());
-        d.version = 1;
+        d.version += 1;
     }
     if let Some(nd) = core.data_mut(newcomer) {
         nd.fl.insert(
@@ -188,7 +188,7 @@ pub(crate) fn seed(core: &mut Core) {
                 groups: BTreeSet::from([0]),
             },
         );
-        nd.version = 1;
+        nd.version += 1;
     }
     core.persist.notify_one();
 }

@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::Error;
 
+/// The list version of a new account.
+pub const FIRST_VERSION: u32 = 1;
+
 /// Name of group 0 on the wire.
 pub const DEFAULT_GROUP_NAME: &str = "Other%20Contacts";
 
@@ -27,7 +30,8 @@ pub struct FlEntry {
 pub struct AccountData {
     /// Display name (wire form).
     pub display_name: String,
-    /// The list version: bumped by every change of this account's contact data.
+    /// The list version: bumped by every change of this account's contact data. It starts at
+    /// [`FIRST_VERSION`], so a client with nothing cached (`SYN tr 0`) always gets the full data.
     pub version: u32,
     /// `GTC` setting.
     pub gtc: AddPrompt,
@@ -54,7 +58,7 @@ impl AccountData {
         groups.insert(0, DEFAULT_GROUP_NAME.to_string());
         AccountData {
             display_name: display_name.to_string(),
-            version: 0,
+            version: FIRST_VERSION,
             gtc: AddPrompt::Ask,
             blp: Privacy::AllowAll,
             properties: BTreeMap::new(),
@@ -76,6 +80,7 @@ impl AccountData {
 
     /// Repairs invariants after loading (group 0 present, FL entries grouped).
     pub fn normalise(&mut self) {
+        self.version = self.version.max(FIRST_VERSION);
         self.groups
             .entry(0)
             .or_insert_with(|| DEFAULT_GROUP_NAME.to_string());

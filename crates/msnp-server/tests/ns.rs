@@ -72,52 +72,53 @@ fn ver_without_a_common_dialect_gets_0_and_close() {
 fn syn_with_old_and_current_version() {
     let srv = server();
     let mut a = sign_in(srv.ns_addr(), "alice@example.com", "alicepw");
-    let reply = syn(&mut a, 0);
-    let lines: Vec<String> = reply.iter().map(|c| c.to_frame().line).collect();
-    // Version 0 is current for a fresh account: only the version comes back.
-    assert_eq!(lines, ["SYN 5 0"]);
+    // Nothing cached (0): a fresh account's full, empty data at its first version (1).
+    let lines: Vec<String> = syn(&mut a, 0).iter().map(|c| c.to_frame().line).collect();
+    assert_eq!(lines.first().map(String::as_str), Some("SYN 5 1"));
+    assert_eq!(lines.last().map(String::as_str), Some("LST 5 RL 1 0 0"));
     // Make a change so that the version moves.
     let t = a.cmd("ADD", "FL bob@example.com bob@example.com 0");
     assert_eq!(
         a.next_line(),
-        format!("ADD {t} FL 1 bob@example.com bob@example.com 0")
+        format!("ADD {t} FL 2 bob@example.com bob@example.com 0")
     );
     drop(a);
     srv.wait_for(WAIT, |s| s.session("alice@example.com").is_none());
 
+    // An old version gets the complete data set (canonical order, transcripts.md §2.1).
     let mut a = sign_in(srv.ns_addr(), "alice@example.com", "alicepw");
-    let lines: Vec<String> = syn(&mut a, 0).iter().map(|c| c.to_frame().line).collect();
+    let lines: Vec<String> = syn(&mut a, 1).iter().map(|c| c.to_frame().line).collect();
     assert_eq!(
         lines,
         [
-            "SYN 5 1",
-            "GTC 5 1 A",
-            "BLP 5 1 AL",
-            "PRP 5 1 PHH",
-            "PRP 5 1 PHW",
-            "PRP 5 1 PHM",
-            "PRP 5 1 MOB N",
-            "PRP 5 1 MBE N",
-            "LSG 5 1 1 1 0 Other%20Contacts 0",
-            "LST 5 FL 1 1 1 bob@example.com bob@example.com 0",
-            "LST 5 AL 1 0 0",
-            "LST 5 BL 1 0 0",
-            "LST 5 RL 1 0 0",
+            "SYN 5 2",
+            "GTC 5 2 A",
+            "BLP 5 2 AL",
+            "PRP 5 2 PHH",
+            "PRP 5 2 PHW",
+            "PRP 5 2 PHM",
+            "PRP 5 2 MOB N",
+            "PRP 5 2 MBE N",
+            "LSG 5 2 1 1 0 Other%20Contacts 0",
+            "LST 5 FL 2 1 1 bob@example.com bob@example.com 0",
+            "LST 5 AL 2 0 0",
+            "LST 5 BL 2 0 0",
+            "LST 5 RL 2 0 0",
         ]
     );
     drop(a);
     srv.wait_for(WAIT, |s| s.session("alice@example.com").is_none());
 
-    // A current cache gets only the version.
+    // A current cache gets only the version (transcripts.md §2.2).
     let mut a = sign_in(srv.ns_addr(), "alice@example.com", "alicepw");
-    let lines: Vec<String> = syn(&mut a, 1).iter().map(|c| c.to_frame().line).collect();
-    assert_eq!(lines, ["SYN 5 1"]);
+    let lines: Vec<String> = syn(&mut a, 2).iter().map(|c| c.to_frame().line).collect();
+    assert_eq!(lines, ["SYN 5 2"]);
     assert!(a.sync().is_empty());
-    assert_eq!(srv.syn_versions("alice@example.com"), vec![0, 0, 1]);
+    assert_eq!(srv.syn_versions("alice@example.com"), vec![0, 1, 2]);
     // Bob's RL gained alice, with Bob's own version bumped.
     let bob = srv.account("bob@example.com").expect("bob");
     assert!(bob.rl.contains_key("alice@example.com"));
-    assert_eq!(bob.version, 1);
+    assert_eq!(bob.version, 2);
 }
 
 #[test]
@@ -132,18 +133,18 @@ fn mutual_add_shows_presence_both_ways() {
     // so alice also gets ILN with the ADD's TrID.
     assert_eq!(
         a.next_line(),
-        format!("ADD {t} FL 1 bob@example.com bob@example.com 0")
+        format!("ADD {t} FL 2 bob@example.com bob@example.com 0")
     );
-    assert_eq!(a.next_line(), "BPR 1 bob@example.com PHH");
-    assert_eq!(a.next_line(), "BPR 1 bob@example.com PHW");
-    assert_eq!(a.next_line(), "BPR 1 bob@example.com PHM");
-    assert_eq!(a.next_line(), "BPR 1 bob@example.com MOB N");
+    assert_eq!(a.next_line(), "BPR 2 bob@example.com PHH");
+    assert_eq!(a.next_line(), "BPR 2 bob@example.com PHW");
+    assert_eq!(a.next_line(), "BPR 2 bob@example.com PHM");
+    assert_eq!(a.next_line(), "BPR 2 bob@example.com MOB N");
     assert_eq!(a.next_line(), format!("ILN {t} NLN bob@example.com Bob"));
-    b.expect("ADD 0 RL 1 alice@example.com Alice");
+    b.expect("ADD 0 RL 2 alice@example.com Alice");
 
     let t = b.cmd("ADD", "FL alice@example.com alice@example.com 0");
     b.until(|l| l == format!("ILN {t} NLN alice@example.com Alice"));
-    a.expect("ADD 0 RL 2 bob@example.com Bob");
+    a.expect("ADD 0 RL 3 bob@example.com Bob");
 
     // Status changes reach the watcher.
     let t = b.cmd("CHG", "AWY");
@@ -151,7 +152,7 @@ fn mutual_add_shows_presence_both_ways() {
     a.expect("NLN AWY bob@example.com Bob");
     // A display-name change too.
     let t = b.cmd("REA", "bob@example.com Bobby%20B");
-    b.expect(&format!("REA {t} 3 bob@example.com Bobby%20B"));
+    b.expect(&format!("REA {t} 4 bob@example.com Bobby%20B"));
     a.expect("NLN AWY bob@example.com Bobby%20B");
     // Hidden looks offline.
     b.cmd("CHG", "HDN");
@@ -357,16 +358,16 @@ fn misc_commands_answer() {
     let t = a.cmd("IMS", "OFF");
     a.expect(&format!("IMS {t} 0 OFF"));
     let t = a.cmd("GTC", "N");
-    a.expect(&format!("GTC {t} 1 N"));
+    a.expect(&format!("GTC {t} 2 N"));
     let t = a.cmd("GTC", "N");
     a.expect(&format!("218 {t}"));
     let t = a.cmd("PRP", "PHH 555%201234");
-    a.expect(&format!("PRP {t} 2 PHH 555%201234"));
+    a.expect(&format!("PRP {t} 3 PHH 555%201234"));
     let reply = syn(&mut a, 0);
     let t = reply[0].trid().expect("trid");
     let lines: Vec<String> = reply.iter().map(|c| c.to_frame().line).collect();
     assert!(
-        lines.contains(&format!("PRP {t} 2 PHH 555%201234")),
+        lines.contains(&format!("PRP {t} 3 PHH 555%201234")),
         "{lines:?}"
     );
     assert!(matches!(
