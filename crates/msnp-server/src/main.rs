@@ -1,0 +1,113 @@
+//! `msnp-server` command line: run an MSNP7 server until Ctrl-C (then `OUT SSD` to everyone).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use msnp_server::{load_accounts, AccountSpec, Config, Server, DEMO_ACCOUNT, DEMO_PASSWORD};
+
+const USAGE: &str = "\
+usage: msnp-server [options]
+
+  --listen ADDR            where clients connect (default 127.0.0.1:1863)
+  --accounts FILE          JSON array of {\"passport\", \"password\", \"display_name\"}
+  --account EMAIL:PASSWORD add one account (repeatable)
+  --state FILE             keep lists, groups, settings and versions in FILE
+  --demo                   demo account, ~40 virtual contacts and an echo bot
+  --dispatch               run a dispatch server on --listen that redirects to the NS
+  --ns-listen ADDR         notification server address with --dispatch (default: any port)
+  --sb-listen ADDR         switchboard address (default: the listen IP, any port)
+  --public-host HOST       host name written into XFR and RNG
+  --challenges             send CHL after the first CHG and check QRY
+  --sb-idle-timeout SECS   close quiet switchboard connections (default 300)
+  -h, --help               this text";
+
+fn parse(args: &[String]) -> Result<Config, String> {
+    let mut cfg = Config::default();
+    let mut it = args.iter();
+    let addr = |v: Option<&String>, opt: &str| -> Result<SocketAddr, String> {
+        let v = v.ok_or_else(|| format!("{opt} needs a value"))?;
+        v.parse()
+            .map_err(|_| format!("{opt}: {v:?} is not an address like 127.0.0.1:1863"))
+    };
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--listen" => cfg.listen = addr(it.next(), arg)?,
+            "--ns-listen" => cfg.ns_listen = Some(addr(it.next(), arg)?),
+            "--sb-listen" => cfg.sb_listen = Some(addr(it.next(), arg)?),
+            "--accounts" => {
+                let path = it.next().ok_or("--accounts needs a file")?;
+                let list = load_accounts(&PathBuf::from(path)).map_err(|e| e.to_string())?;
+                cfg.accounts.extend(list);
+            }
+            "--account" => {
+                let pair = it.next().ok_or("--account needs EMAIL:PASSWORD")?;
+                cfg.accounts
+                    .push(AccountSpec::parse_pair(pair).map_err(|e| e.to_string())?);
+            }
+            "--state" => cfg.state_path = Some(it.next().ok_or("--state needs a file")?.into()),
+            "--public-host" => {
+                cfg.public_host = Some(it.next().ok_or("--public-host needs a name")?.clone())
+            }
+            "--sb-idle-timeout" => {
+                let v = it.next().ok_or("--sb-idle-timeout needs seconds")?;
+                let secs: u64 = v.parse().map_err(|_| format!("bad seconds {v:?}"))?;
+                cfg.sb_idle_timeout = Duration::from_secs(secs);
+            }
+            "--demo" => cfg.demo = true,
+            "--dispatch" => cfg.dispatch = true,
+            "--challenges" => cfg.challenges = true,
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown option {other:?}")),
+        }
+    }
+    if cfg.accounts.is_empty() && !cfg.demo {
+        return Err("no accounts: give --accounts, --account or --demo".into());
+    }
+    Ok(cfg)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let cfg = match parse(&args) {
+        Ok(c) => c,
+        Err(e) if e.is_empty() => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("msnp-server: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let demo = cfg.demo;
+    let handle = match Server::start(cfg) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("msnp-server: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("msnp-server: clients connect to {}", handle.ns_addr());
+    if handle.notification_addr() != handle.ns_addr() {
+        println!(
+            "msnp-server: notification server {}",
+            handle.notification_addr()
+        );
+    }
+    println!("msnp-server: switchboard {}", handle.sb_addr());
+    if demo {
+        println!("msnp-server: demo account {DEMO_ACCOUNT}, password {DEMO_PASSWORD}");
+    }
+    let waited = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map(|rt| rt.block_on(tokio::signal::ctrl_c()));
+    if let Ok(Err(e)) | Err(e) = waited {
+        eprintln!("msnp-server: cannot wait for Ctrl-C ({e}); stopping");
+    }
+    println!("msnp-server: shutting down");
+    handle.shutdown();
+    ExitCode::SUCCESS
+}
