@@ -796,11 +796,14 @@ impl Notification {
                 if let Some(b) = self.sync.building.as_mut() {
                     b.set_phone(&account, &property, value);
                 } else {
+                    let before = self.list.get(&account).and_then(|c| c.phones.get(&property).cloned());
+                    let changed = before != value;
                     self.list.set_phone(&account, &property, value);
                     if let Some(v) = version {
                         self.list.version = self.list.version.max(v);
                     }
-                    if let Some(entry) = self.list.get(&account).cloned() {
+                    // The blank BPR lines that follow every ADD FL change nothing: no event.
+                    if let Some(entry) = self.list.get(&account).cloned().filter(|_| changed) {
                         self.events.push_back(NsEvent::ContactChanged { entry });
                     }
                 }
