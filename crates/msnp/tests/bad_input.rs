@@ -82,7 +82,10 @@ fn one_gigabyte_payload_is_refused_before_allocation() {
         (Direction::FromServer, "MSG Hotmail Hotmail 1000000000\r\n"),
         (Direction::FromServer, "NOT 1073741824\r\n"),
         (Direction::FromClient, "MSG 4 N 1073741824\r\n"),
-        (Direction::FromClient, "QRY 7 msmsgs@msnmsgr.com 1073741824\r\n"),
+        (
+            Direction::FromClient,
+            "QRY 7 msmsgs@msnmsgr.com 1073741824\r\n",
+        ),
     ] {
         let mut d = Decoder::new(direction, Limits::CLIENT);
         d.feed(text.as_bytes());
@@ -120,7 +123,10 @@ fn payload_limits_are_exact() {
         d.feed(&vec![b'x'; len]);
         d.next_frame()
     };
-    assert!(matches!(at(MAX_INCOMING_PAYLOAD, MAX_INCOMING_PAYLOAD), Ok(Some(_))));
+    assert!(matches!(
+        at(MAX_INCOMING_PAYLOAD, MAX_INCOMING_PAYLOAD),
+        Ok(Some(_))
+    ));
     assert!(matches!(
         at(MAX_INCOMING_PAYLOAD, MAX_INCOMING_PAYLOAD + 1),
         Err(CodecError::PayloadTooLarge { .. })
@@ -133,7 +139,11 @@ fn payload_limits_are_exact() {
     sb.feed(format!("MSG 3 A {}\r\n", MAX_SB_MSG_PAYLOAD + 1).as_bytes());
     assert!(matches!(
         sb.next_frame(),
-        Err(CodecError::PayloadTooLarge { length: 1665, limit: 1664, .. })
+        Err(CodecError::PayloadTooLarge {
+            length: 1665,
+            limit: 1664,
+            ..
+        })
     ));
 }
 
@@ -216,7 +226,12 @@ fn malformed_payload_lengths_are_fatal() {
             "{text}: {err:?}"
         );
     }
-    for text in ["MSG 4 N x", "QRY 7 msmsgs@msnmsgr.com", "SDC 1 a b c -3", "MSG"] {
+    for text in [
+        "MSG 4 N x",
+        "QRY 7 msmsgs@msnmsgr.com",
+        "SDC 1 a b c -3",
+        "MSG",
+    ] {
         let (_, err) = decode(Direction::FromClient, format!("{text}\r\n").as_bytes());
         assert!(
             matches!(err, Some(CodecError::BadLength { .. })),
@@ -293,7 +308,10 @@ fn unknown_commands_are_kept_raw_in_both_directions() {
         }
     }
     // A later dialect's payload command from the server is skipped safely with its payload.
-    let (frames, err) = decode(Direction::FromServer, b"UBX bob@example.com 5\r\nhelloQNG\r\n");
+    let (frames, err) = decode(
+        Direction::FromServer,
+        b"UBX bob@example.com 5\r\nhelloQNG\r\n",
+    );
     assert_eq!(err, None);
     assert_eq!(frames.len(), 2);
     let cmd = ServerCommand::parse(&frames[0]).unwrap();
@@ -310,8 +328,27 @@ fn every_known_command_with_junk_parameters_errs_or_parses_without_panic() {
         "ACK", "NAK", "PNG", "200", "911", "000", "999",
     ];
     let junk = [
-        "", "x", "-1", "0", "4294967296", "99999999999", "FL", "OK", "MD5", "S", "CKI", "a@b",
-        "%", "%zz", "1,2,", ",", "RINGING", "NS", "SB", "\u{0}", "ÿ",
+        "",
+        "x",
+        "-1",
+        "0",
+        "4294967296",
+        "99999999999",
+        "FL",
+        "OK",
+        "MD5",
+        "S",
+        "CKI",
+        "a@b",
+        "%",
+        "%zz",
+        "1,2,",
+        ",",
+        "RINGING",
+        "NS",
+        "SB",
+        "\u{0}",
+        "ÿ",
     ];
     let mut parsed = 0;
     for code in codes {
@@ -360,7 +397,10 @@ fn bad_utf8_in_a_line_is_fatal_but_not_in_a_payload() {
         assert_eq!(err, Some(CodecError::BadUtf8), "{bytes:?}");
     }
     // Payloads are bytes: Windows-1252 text or binary data pass through untouched.
-    let (frames, err) = decode(Direction::FromServer, b"MSG bob@example.com Bob 3\r\n\xff\x00\xe9");
+    let (frames, err) = decode(
+        Direction::FromServer,
+        b"MSG bob@example.com Bob 3\r\n\xff\x00\xe9",
+    );
     assert_eq!(err, None);
     let cmd = ServerCommand::parse(&frames[0]).unwrap();
     assert_eq!(cmd.to_bytes(), b"MSG bob@example.com Bob 3\r\n\xff\x00\xe9");
@@ -469,7 +509,10 @@ fn numeric_errors_with_and_without_trid() {
     // TrID 0 and a missing TrID both mean "not an answer to a command".
     assert_eq!(ServerCommand::parse(&line("913 0")).unwrap().trid(), None);
     assert_eq!(ServerCommand::parse(&line("500")).unwrap().trid(), None);
-    assert_eq!(ServerCommand::parse(&line("911 4")).unwrap().trid(), Some(4));
+    assert_eq!(
+        ServerCommand::parse(&line("911 4")).unwrap().trid(),
+        Some(4)
+    );
     assert_eq!(
         ServerCommand::parse(&line("911 4")).unwrap(),
         ServerCommand::Error {
@@ -485,7 +528,9 @@ fn numeric_errors_with_and_without_trid() {
     ));
     // Extra parameters after the TrID (later dialects) are accepted and dropped.
     assert_eq!(
-        ServerCommand::parse(&line("200 5 extra")).unwrap().to_bytes(),
+        ServerCommand::parse(&line("200 5 extra"))
+            .unwrap()
+            .to_bytes(),
         b"200 5\r\n"
     );
 }

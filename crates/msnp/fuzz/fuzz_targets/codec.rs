@@ -24,7 +24,12 @@ const SMALL: Limits = Limits {
 const AVOID_CR_SPLIT_BUG: bool = true;
 
 /// Decodes `bytes` fed in pieces whose sizes come from `seed`; stops at the first error.
-fn decode(direction: Direction, limits: Limits, bytes: &[u8], seed: &[u8]) -> (Vec<Frame>, Option<CodecError>) {
+fn decode(
+    direction: Direction,
+    limits: Limits,
+    bytes: &[u8],
+    seed: &[u8],
+) -> (Vec<Frame>, Option<CodecError>) {
     let mut d = Decoder::new(direction, limits);
     let mut frames = Vec::new();
     let mut sizes = seed.iter().cycle();
@@ -73,10 +78,17 @@ fn client_round_trip(frame: &Frame) {
         .next_frame()
         .unwrap_or_else(|e| panic!("{cmd:?} re-serialised to undecodable {bytes:?}: {e}"))
         .unwrap_or_else(|| panic!("{cmd:?} re-serialised to an incomplete frame {bytes:?}"));
-    assert_eq!(d.pending(), 0, "{cmd:?} re-serialised to more than one frame");
+    assert_eq!(
+        d.pending(),
+        0,
+        "{cmd:?} re-serialised to more than one frame"
+    );
     let cmd2 = ClientCommand::parse(&again)
         .unwrap_or_else(|e| panic!("{cmd:?} re-serialised to unparsable {bytes:?}: {e}"));
-    assert_eq!(cmd, cmd2, "client command changed on a round trip via {bytes:?}");
+    assert_eq!(
+        cmd, cmd2,
+        "client command changed on a round trip via {bytes:?}"
+    );
 }
 
 fn server_round_trip(frame: &Frame) {
@@ -90,10 +102,17 @@ fn server_round_trip(frame: &Frame) {
         .next_frame()
         .unwrap_or_else(|e| panic!("{cmd:?} re-serialised to undecodable {bytes:?}: {e}"))
         .unwrap_or_else(|| panic!("{cmd:?} re-serialised to an incomplete frame {bytes:?}"));
-    assert_eq!(d.pending(), 0, "{cmd:?} re-serialised to more than one frame");
+    assert_eq!(
+        d.pending(),
+        0,
+        "{cmd:?} re-serialised to more than one frame"
+    );
     let cmd2 = ServerCommand::parse(&again)
         .unwrap_or_else(|e| panic!("{cmd:?} re-serialised to unparsable {bytes:?}: {e}"));
-    assert_eq!(cmd, cmd2, "server command changed on a round trip via {bytes:?}");
+    assert_eq!(
+        cmd, cmd2,
+        "server command changed on a round trip via {bytes:?}"
+    );
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -23,7 +23,11 @@ fn exactly_one_frame(direction: Direction, bytes: &[u8]) -> Frame {
         .next_frame()
         .unwrap_or_else(|e| panic!("re-serialised bytes {bytes:?} do not decode: {e}"))
         .unwrap_or_else(|| panic!("re-serialised bytes {bytes:?} are an incomplete frame"));
-    assert_eq!(d.pending(), 0, "re-serialised bytes {bytes:?} hold more than one frame");
+    assert_eq!(
+        d.pending(),
+        0,
+        "re-serialised bytes {bytes:?} hold more than one frame"
+    );
     frame
 }
 
