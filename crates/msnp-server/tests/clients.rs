@@ -283,7 +283,10 @@ fn switchboard_idle_close_then_resend_through_a_new_one() {
     alice.wait(|e| matches!(e, Event::MessageDelivered { id: 1 }));
     bob.wait_text("alice@example.com");
     // The server closes the idle switchboard.
-    assert!(server.wait_for(WAIT, |s| s.switchboards().is_empty()), "the idle switchboard was closed");
+    assert!(
+        server.wait_for(WAIT, |s| s.switchboards().is_empty()),
+        "the idle switchboard was closed"
+    );
     alice.say(2, "bob@example.com", "second");
     alice.wait(|e| matches!(e, Event::MessageDelivered { id: 2 }));
     assert_eq!(bob.wait_text("alice@example.com").1, "second");

@@ -177,8 +177,7 @@ fn oversize_lines_are_refused() {
 }
 
 #[test]
-#[ignore = "codec.rs bug (not ours to fix): a line of exactly max_line bytes is refused when its \
-            CR and LF arrive in different reads; found by the `codec` fuzz target"]
+// Found by the `codec` fuzz target (fixed in codec.rs).
 fn line_of_max_length_split_between_cr_and_lf() {
     // Minimised from fuzz artifact crash-04e3ac80: Decoder::next_line checks the unterminated
     // bytes (which include the CR) against max_line before the LF has arrived.

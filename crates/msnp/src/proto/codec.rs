@@ -275,7 +275,9 @@ impl Decoder {
             .map(|p| p + from)
         else {
             self.scanned = unread.len();
-            if unread.len() > self.limits.max_line {
+            // One byte of slack: the CR of a line of exactly `max_line` bytes may arrive before
+            // its LF.
+            if unread.len() > self.limits.max_line + 1 {
                 return Err(CodecError::LineTooLong {
                     limit: self.limits.max_line,
                 });

@@ -796,7 +796,10 @@ impl Notification {
                 if let Some(b) = self.sync.building.as_mut() {
                     b.set_phone(&account, &property, value);
                 } else {
-                    let before = self.list.get(&account).and_then(|c| c.phones.get(&property).cloned());
+                    let before = self
+                        .list
+                        .get(&account)
+                        .and_then(|c| c.phones.get(&property).cloned());
                     let changed = before != value;
                     self.list.set_phone(&account, &property, value);
                     if let Some(v) = version {
