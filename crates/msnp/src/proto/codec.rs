@@ -426,7 +426,7 @@ mod tests {
     #[test]
     fn long_line_refused() {
         let mut d = client();
-        d.feed(&vec![b'A'; MAX_LINE_BYTES + 1]);
+        d.feed(&vec![b'A'; MAX_LINE_BYTES + 2]);
         assert_eq!(
             d.next_frame(),
             Err(CodecError::LineTooLong {
