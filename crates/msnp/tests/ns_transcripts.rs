@@ -354,3 +354,32 @@ fn recorded_escargot_msnp7_session() {
         Some("Other Contacts")
     );
 }
+
+#[test]
+fn recorded_escargot_msnp7_session_bob() {
+    // Bob's side: `ADD 0 RL` arrives before his own ADD reply, blank BPR lines and an ILN that
+    // carries the TrID of his ADD FL arrive in the middle of the ADD AL exchange, then the RNG.
+    let text = common::read("recorded/msnp7_session.txt");
+    let items = recorded(&text, "bob/NS");
+    let mut r = Replay::new("bob@example.com", "bobpw", None);
+    r.ns.handle_connected(r.now);
+    r.run(&items);
+    assert!(r.events.iter().any(|e| matches!(e, NsEvent::AddedBy { account, pending: true, .. } if account == "alice@example.com")));
+    assert!(r
+        .events
+        .iter()
+        .any(|e| matches!(e, NsEvent::Presence { account, .. } if account == "alice@example.com")));
+    assert!(r
+        .events
+        .iter()
+        .any(|e| matches!(e, NsEvent::Invited { inviter, session_id, .. }
+        if inviter == "alice@example.com" && session_id == "8eb3fb536f83e4247859927714c9bc3")));
+    assert!(r.events.contains(&NsEvent::SignedOut(SignOutReason::User)));
+    let alice =
+        r.ns.contact_list()
+            .get("alice@example.com")
+            .cloned()
+            .unwrap();
+    assert!(alice.forward && alice.allow && alice.reverse);
+    assert_eq!(alice.phones.get("MOB").map(String::as_str), Some("N"));
+}
