@@ -135,14 +135,11 @@ fn drain(d: &mut Decoder, frames: &mut Vec<Frame>) -> (Vec<Frame>, Option<CodecE
 
 /// Decodes `bytes` cut into pieces of the given sizes (cycled); after a piece the decoder is
 /// drained only when its flag is set, so several pieces are often merged into one read.
-/// `avoid_cr_split` keeps a piece from ending right after a CR (a known codec bug, see
-/// `bad_input.rs`, `line_of_max_length_split_between_cr_and_lf`).
 fn split(
     direction: Direction,
     limits: Limits,
     bytes: &[u8],
     cuts: &[(usize, bool)],
-    avoid_cr_split: bool,
 ) -> (Vec<Frame>, Option<CodecError>) {
     let mut d = Decoder::new(direction, limits);
     let mut frames = Vec::new();
@@ -150,10 +147,7 @@ fn split(
     let mut cuts = cuts.iter().cycle();
     while !rest.is_empty() {
         let &(size, drain_now) = cuts.next().unwrap_or(&(1, true));
-        let mut n = size.clamp(1, rest.len());
-        while avoid_cr_split && n < rest.len() && rest[n - 1] == b'\r' {
-            n += 1;
-        }
+        let n = size.clamp(1, rest.len());
         let (piece, tail) = rest.split_at(n);
         rest = tail;
         d.feed(piece);
@@ -185,7 +179,7 @@ proptest! {
         let whole = one_shot(Direction::FromServer, &bytes);
         prop_assert_eq!(&whole.1, &None);
         prop_assert_eq!(&whole.0, &frames);
-        let parts = split(Direction::FromServer, Limits::CLIENT, &bytes, &cuts, false);
+        let parts = split(Direction::FromServer, Limits::CLIENT, &bytes, &cuts);
         prop_assert_eq!(&parts, &whole);
         // Every canonical frame parses to a typed command that re-serialises byte-exact.
         for f in &frames {
@@ -205,7 +199,7 @@ proptest! {
         let whole = one_shot(Direction::FromClient, &bytes);
         prop_assert_eq!(&whole.1, &None);
         prop_assert_eq!(&whole.0, &frames);
-        let parts = split(Direction::FromClient, Limits::CLIENT, &bytes, &cuts, false);
+        let parts = split(Direction::FromClient, Limits::CLIENT, &bytes, &cuts);
         prop_assert_eq!(&parts, &whole);
         for f in &frames {
             let cmd = ClientCommand::parse(f).map_err(|e| TestCaseError::fail(e.to_string()))?;
@@ -217,7 +211,7 @@ proptest! {
     #[test]
     fn byte_at_a_time_equals_one_shot(frames in prop::collection::vec(server_frame(), 1..60)) {
         let bytes = bytes_of(&frames);
-        let parts = split(Direction::FromServer, Limits::CLIENT, &bytes, &[(1, true)], false);
+        let parts = split(Direction::FromServer, Limits::CLIENT, &bytes, &[(1, true)]);
         prop_assert_eq!(parts, (frames, None));
     }
 
@@ -239,7 +233,7 @@ proptest! {
             d.feed(&bytes);
             let whole = drain(&mut d, &mut Vec::new());
             let _ = d.finish();
-            let parts = split(direction, limits, &bytes, &cuts, true);
+            let parts = split(direction, limits, &bytes, &cuts);
             prop_assert_eq!(&parts, &whole);
             for f in &whole.0 {
                 if let Ok(c) = ClientCommand::parse(f) {
