@@ -309,6 +309,7 @@ impl Core {
                 account: account.clone(),
                 name,
                 verified: Some("1".into()),
+                restricted: None,
             },
         );
         let peer = self.ns.get(&conn).and_then(|c| c.peer);
