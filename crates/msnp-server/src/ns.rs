@@ -118,6 +118,23 @@ impl Core {
             ClientCommand::Cvr { trid, fields } => {
                 if fields.len() < 6 {
                     self.send_error(conn, 710, Some(trid));
+                } else if self.is_msnp8(conn) {
+                    // MSNP8: the client's own version is the recommended and minimum one (as
+                    // Escargot answers, msnp8.md §2.2).
+                    let v = fields.get(5).cloned().unwrap_or_default();
+                    self.send(
+                        conn,
+                        &ServerCommand::Cvr {
+                            trid,
+                            fields: vec![
+                                v.clone(),
+                                v.clone(),
+                                v,
+                                "http://download.example.invalid/msn".into(),
+                                "http://messenger.example.invalid".into(),
+                            ],
+                        },
+                    );
                 } else {
                     self.send(
                         conn,

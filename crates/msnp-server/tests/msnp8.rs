@@ -357,18 +357,114 @@ fn mixed_msnp7_and_msnp8_three_way_chat() {
 
 // ----- raw protocol ---------------------------------------------------------------------------
 
-/// Gets a ticket from the server's login endpoint with the library's Passport client.
-fn ticket(server: &ServerHandle, account: &str, challenge: &str) -> Result<String, PassportError> {
-    let client = PassportClient::new(PassportConfig {
-        nexus_url: server.nexus_url().expect("nexus"),
-        login_url: None,
-        extra_ca_file: Some(ca_file(server)),
-    })?;
+/// One HTTPS exchange with the server's Passport endpoints: `request` written byte for byte,
+/// the whole answer read back (the server closes after it).
+fn https_exchange(server: &ServerHandle, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let ca = ca_file(server);
+    let addr = server.https_addr().expect("HTTPS endpoints run");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
-    rt.block_on(client.ticket(account, "pw", challenge))
+    rt.block_on(async {
+        let tls = msnp::client::passport::tls_config(Some(&ca)).expect("TLS config");
+        let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(tls));
+        let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let name = rustls::pki_types::ServerName::try_from("127.0.0.1").expect("name");
+        let mut stream = connector.connect(name, tcp).await.expect("TLS handshake");
+        stream.write_all(request.as_bytes()).await.expect("write");
+        let mut answer = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(Ok(n)) =
+            tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf)).await
+        {
+            if n == 0 {
+                break;
+            }
+            answer.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8_lossy(&answer).into_owned()
+    })
+}
+
+/// Status and headers of an HTTP answer.
+fn response_head(answer: &str) -> (u16, Vec<(String, String)>) {
+    let head = answer.split("\r\n\r\n").next().unwrap_or("");
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("a status line");
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.to_string(), v.trim().to_string()))
+        .collect();
+    (status, headers)
+}
+
+/// Logs an HTTP message in the reference's notation (`C:`/`S:` lines, a bare one for the end of
+/// the headers, `S|` for the body).
+fn log_http(log: &mut Vec<String>, dir: char, message: &str) {
+    let (head, body) = message.split_once("\r\n\r\n").unwrap_or((message, ""));
+    for line in head.split("\r\n") {
+        log.push(format!("{dir}: {line}"));
+    }
+    log.push(format!("{dir}:"));
+    if !body.is_empty() {
+        log.push(format!("{dir}| {body}"));
+    }
+}
+
+/// The Passport step done by hand, byte for byte as msnp8.md §3 gives it (the request heads
+/// come from `msnp::proto::passport`), logging both HTTPS exchanges.
+fn ticket(server: &ServerHandle, account: &str, challenge: &str, log: &mut Vec<String>) -> String {
+    use msnp::proto::passport::*;
+    let nexus: hyper_uri::Parts = hyper_uri::parse(&server.nexus_url().expect("nexus"));
+    log.push(format!("-- HTTPS connection to {}", nexus.authority));
+    let request = request_head(&nexus.path, &nexus_request_headers(&nexus.authority));
+    log_http(log, 'C', &request);
+    let answer = https_exchange(server, &request);
+    log_http(log, 'S', &answer);
+    let (status, headers) = response_head(&answer);
+    assert_eq!(status, 200);
+    let login = find_header(&headers, "PassportURLs")
+        .and_then(login_url_from_passport_urls)
+        .expect("DALogin");
+    let login = hyper_uri::parse(&login);
+    log.push(format!("-- HTTPS connection to {}", login.authority));
+    let auth = authorization_value(account, "pw", challenge);
+    let request = request_head(&login.path, &login_request_headers(&login.authority, &auth));
+    log_http(log, 'C', &request);
+    let answer = https_exchange(server, &request);
+    log_http(log, 'S', &answer);
+    let (status, headers) = response_head(&answer);
+    match classify_login_answer(status, &headers) {
+        LoginAnswer::Ticket(t) => t,
+        other => panic!("expected a ticket, got {other:?}"),
+    }
+}
+
+/// Splits `https://authority/path` (enough for the URLs of these tests).
+mod hyper_uri {
+    pub struct Parts {
+        pub authority: String,
+        pub path: String,
+    }
+
+    pub fn parse(url: &str) -> Parts {
+        let rest = url.strip_prefix("https://").expect("an https URL");
+        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        Parts {
+            authority: authority.to_string(),
+            path: if path.is_empty() {
+                "/".into()
+            } else {
+                path.to_string()
+            },
+        }
+    }
 }
 
 /// An MSNP8 sign-in up to the profile message, printing every line (run with `--nocapture`
@@ -406,9 +502,8 @@ fn sign_in_msnp8(server: &ServerHandle, account: &str, log: &mut Vec<String>) ->
         ServerCommand::UsrTwnChallenge { trid: 3, challenge } => challenge,
         other => panic!("expected the TWN challenge, got {other:?}"),
     };
-    log.push("-- HTTPS: nexus, then the login server (msnp::client::passport)".into());
-    let t = ticket(server, account, &challenge).expect("ticket");
-    log.push(format!("-- ticket {t}"));
+    let t = ticket(server, account, &challenge, log);
+    log.push("-- back on the notification server".into());
     say(&mut c, format!("USR 4 TWN S {t}"), log);
     match hear(&mut c, log) {
         ServerCommand::UsrOk {
