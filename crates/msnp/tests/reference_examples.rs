@@ -124,10 +124,6 @@ struct Allowed {
     matches: fn(&[&str]) -> bool,
 }
 
-fn is_email(t: &str) -> bool {
-    t.contains('@')
-}
-
 /// Forms that `command.rs` does not model, each reported in the test output with its reason.
 /// Empty since the MSNP8 forms (`SYN` with counts, `GTC`/`BLP`/`LSG`/`LST` inside `SYN`, the
 /// four-parameter `USR … OK`) are modelled; kept so a later dialect can be allowed explicitly.
