@@ -581,3 +581,35 @@ fn msnp8_login_failures() {
     let debug = format!("{:?}", NsConfig::new("alice@example.com", "s3cret-pw"));
     assert!(!debug.contains("s3cret-pw"), "{debug}");
 }
+
+#[test]
+fn msnp8_challenge_keeps_the_msnp7_key_and_errors_are_typed() {
+    use msnp::proto::error::ServerError;
+    // msnp8.md §6.3: CHL/QRY are unchanged in MSNP8.
+    let mut r = Replay::new("alice@example.com", "pw", ProtocolChoice::Msnp8Only);
+    r.server(b"VER 1 MSNP8\r\nCVR 2 5.0.0544 5.0.0544 5.0.0544 a b\r\nUSR 3 TWN S ct=1\r\n");
+    r.ns.handle_passport_ticket("2e1d001d1a3c247a084d", r.now);
+    r.server(b"USR 4 OK alice@example.com Alice 1 0\r\nSYN 5 1 0 1\r\nGTC A\r\nBLP AL\r\nLSG 0 Other%20Contacts 0\r\n");
+    while r.ns.poll_transmit().is_some() {}
+    r.server(b"CHL 0 15570131571988941333\r\n");
+    assert_eq!(
+        r.ns.poll_transmit().as_deref(),
+        Some(&b"QRY 7 msmsgs@msnmsgr.com 32\r\n8f2f5a91b72102cd28355e9fc9000d6e"[..])
+    );
+    // msnp8.md §6.2: every code it names is a documented, typed error.
+    for code in [911, 715, 913, 540, 500, 600, 917, 928]
+        .into_iter()
+        .chain(910..=922)
+    {
+        assert!(
+            !matches!(ServerError::from_code(code), ServerError::Unknown(_)),
+            "{code}"
+        );
+    }
+    // The engine configuration never shows the password either.
+    let config = msnp::client::ClientConfig {
+        password: "s3cret-pw".into(),
+        ..msnp::client::ClientConfig::default()
+    };
+    assert!(!format!("{config:?}").contains("s3cret-pw"));
+}

@@ -1,4 +1,5 @@
-//! Typed MSNP7 commands for the notification server and the switchboard, in both directions.
+//! Typed MSNP7 and MSNP8 commands for the notification server and the switchboard, in both
+//! directions.
 //!
 //! [`ClientCommand`] is what a client sends, [`ServerCommand`] what a server sends. Both parse from
 //! a [`Frame`] and serialise back to the identical bytes for every form in the reference. Unknown
