@@ -697,3 +697,15 @@ fn passport_client_against_the_server_endpoints() {
         Err(PassportError::Config(_))
     ));
 }
+
+#[test]
+fn dispatch_redirect_then_msnp8_sign_in() {
+    // msnp8.md §1.4: the dispatch server answers USR TWN I with XFR NS; the client starts
+    // again with VER, CVR, USR TWN I on the notification server.
+    let server = server_with(&["alice@example.com"], |c| c.dispatch = true);
+    assert_ne!(server.ns_addr(), server.notification_addr());
+    // (The engine follows the redirect itself; the sign-in can only succeed on the NS.)
+    let c = Client::online(config(&server, "alice@example.com", "pw"), Dialect::Msnp8);
+    assert!(server.session("alice@example.com").is_some());
+    c.stop();
+}
