@@ -13,7 +13,7 @@ use crate::Error;
 pub struct AccountSpec {
     /// The sign-in address (stored and compared in lower case).
     pub passport: String,
-    /// The password, used for the MD5 login check.
+    /// The password, used for the MD5 login check and the Passport login server.
     pub password: String,
     /// The initial display name (plain text; encoded on the wire). Defaults to the address.
     #[serde(default)]
@@ -98,6 +98,16 @@ pub struct Config {
     pub max_groups: usize,
     /// Tokio worker threads of the server runtime.
     pub worker_threads: usize,
+    /// Speak MSNP8 (Tweener sign-in through the HTTPS Passport endpoints) besides MSNP2–7.
+    pub msnp8: bool,
+    /// Where the HTTPS nexus and login server listen (port 0: any free port); `None` turns the
+    /// Passport endpoints, and with them MSNP8 sign-in, off.
+    pub https_listen: Option<SocketAddr>,
+    /// Lifetime of a Passport ticket (Escargot: 30 s); tickets are single-use.
+    pub ticket_ttl: Duration,
+    /// Test option: the nexus names a login URL that answers with this many `302` redirects
+    /// before reaching the real login endpoint.
+    pub login_redirects: u32,
 }
 
 impl Default for Config {
@@ -119,12 +129,18 @@ impl Default for Config {
             max_list_entries: 10_000,
             max_groups: 30,
             worker_threads: 2,
+            msnp8: true,
+            https_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+            ticket_ttl: DEFAULT_TICKET_TTL,
+            login_redirects: 0,
         }
     }
 }
 
 /// Default idle limit of a switchboard connection: five minutes without a byte either way.
 pub const DEFAULT_SB_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+/// Default lifetime of a Passport ticket, as on Escargot.
+pub const DEFAULT_TICKET_TTL: Duration = Duration::from_secs(30);
 
 impl Config {
     /// A loopback configuration on free ports with the given accounts (for tests).

@@ -75,10 +75,12 @@ pub(crate) struct NsConn {
     pub role: NsRole,
     pub outlet: Outlet,
     pub peer: Option<SocketAddr>,
-    /// Negotiated dialect (`MSNP7`), once `VER` succeeded.
+    /// Negotiated dialect (`MSNP7`, `MSNP8`), once `VER` succeeded.
     pub dialect: Option<String>,
-    /// Account and salt between `USR … I` and `USR … S`.
+    /// Account and salt (MD5) or challenge (TWN) between `USR … I` and `USR … S`.
     pub pending_login: Option<(String, String)>,
+    /// MSNP8: the client-capabilities number of the last accepted `CHG`.
+    pub capabilities: Option<u32>,
     /// Signed-in account (lower case).
     pub account: Option<String>,
     /// Status; `None` until the first `CHG`.
@@ -121,6 +123,13 @@ pub(crate) struct Cookie {
     pub expires: Instant,
 }
 
+/// A Passport ticket handed out by the login endpoint.
+#[derive(Debug, Clone)]
+pub(crate) struct Ticket {
+    pub account: String,
+    pub expires: Instant,
+}
+
 /// A known account.
 #[derive(Debug, Clone)]
 pub(crate) struct Account {
@@ -138,6 +147,8 @@ pub(crate) struct Core {
     pub sb_conns: HashMap<ConnId, SbConn>,
     pub sbs: HashMap<u64, Switchboard>,
     pub cookies: HashMap<String, Cookie>,
+    /// Passport tickets (single-use, expiring).
+    pub tickets: HashMap<String, Ticket>,
     /// Versions clients sent in `SYN`, per account, in order.
     pub syn_log: HashMap<String, Vec<u32>>,
     /// Address written into `XFR NS`.
@@ -148,6 +159,8 @@ pub(crate) struct Core {
     pub sb_public: String,
     /// Woken whenever persistent data changed.
     pub persist: Arc<Notify>,
+    /// Whether `VER` may choose MSNP8 (configured, and the Passport endpoints run).
+    pub msnp8_enabled: bool,
     next_id: u64,
 }
 
@@ -226,11 +239,13 @@ impl Core {
             sb_conns: HashMap::new(),
             sbs: HashMap::new(),
             cookies: HashMap::new(),
+            tickets: HashMap::new(),
             syn_log: HashMap::new(),
             ns_public: String::new(),
             ds_public: String::new(),
             sb_public: String::new(),
             persist,
+            msnp8_enabled: false,
             next_id: 1,
         }
     }
@@ -414,15 +429,15 @@ impl Core {
     pub(crate) fn presence_changed(&self, owner: &str, before: &HashSet<String>, renotify: bool) {
         let after = self.watchers(owner);
         if let Some(status) = self.public_status(owner) {
-            let nln = ServerCommand::Nln {
-                status,
-                account: owner.to_string(),
-                name: self.display_name(owner),
-                capabilities: None,
-            };
             for w in &after {
                 if renotify || !before.contains(w) {
                     if let Some((id, _)) = self.session_of(w) {
+                        let nln = ServerCommand::Nln {
+                            status: status.clone(),
+                            account: owner.to_string(),
+                            name: self.display_name(owner),
+                            capabilities: self.capabilities_for(w, owner),
+                        };
                         self.send(id, &nln);
                     }
                 }
@@ -469,8 +484,58 @@ impl Core {
             status: self.public_status(contact)?,
             account: contact.to_string(),
             name: self.display_name(contact),
-            capabilities: None,
+            capabilities: self.capabilities_for(watcher, contact),
         })
+    }
+
+    /// The capabilities parameter of `owner`'s presence lines to `watcher`: only MSNP8 watchers
+    /// get one (`0` for owners whose client sent none, e.g. MSNP7 clients).
+    pub(crate) fn capabilities_for(&self, watcher: &str, owner: &str) -> Option<String> {
+        let (_, w) = self.session_of(watcher)?;
+        if w.dialect.as_deref() != Some("MSNP8") {
+            return None;
+        }
+        let caps = self
+            .session_of(owner)
+            .and_then(|(_, c)| c.capabilities)
+            .unwrap_or(0);
+        Some(caps.to_string())
+    }
+
+    /// Checks a Passport login: the account exists and the password matches.
+    pub(crate) fn password_ok(&self, account: &str, password: &str) -> bool {
+        self.accounts
+            .get(&key(account))
+            .is_some_and(|a| a.password == password)
+    }
+
+    /// A new single-use ticket for `account` (20 hex digits, as Escargot's).
+    pub(crate) fn issue_ticket(&mut self, account: &str) -> String {
+        let now = Instant::now();
+        if self.tickets.len() > 256 {
+            self.tickets.retain(|_, t| t.expires > now);
+        }
+        let ticket = random_hex(10);
+        self.tickets.insert(
+            ticket.clone(),
+            Ticket {
+                account: key(account),
+                expires: now + self.config.ticket_ttl,
+            },
+        );
+        ticket
+    }
+
+    /// Redeems a ticket: the account it was issued for, if it exists and has not expired. A
+    /// ticket in the historical `t=…&p=…` form counts by the 20 characters after `t=` (as on
+    /// Escargot). Either way the ticket is used up.
+    pub(crate) fn redeem_ticket(&mut self, ticket: &str) -> Option<String> {
+        let id = match ticket.strip_prefix("t=") {
+            Some(rest) => rest.get(..20).unwrap_or(rest),
+            None => ticket,
+        };
+        let t = self.tickets.remove(id)?;
+        (t.expires > Instant::now()).then_some(t.account)
     }
 
     /// Sets a signed-in session's status with every effect of `CHG` except the reply.

@@ -1,5 +1,6 @@
-//! `msnp-server`: a small but real MSNP7 server — dispatch, notification and switchboard — for
-//! Mariposa's demo mode, the integration tests and LANs.
+//! `msnp-server`: a small but real MSNP7 and MSNP8 server — dispatch, notification, switchboard
+//! and the Passport (nexus and login) endpoints over HTTPS — for Mariposa's demo mode, the
+//! integration tests and LANs.
 //!
 //! [`Server::start`] binds the listeners and runs the server on its own tokio runtime on a named
 //! thread, so it can be used from plain synchronous code (tests, the GTK app). The returned
@@ -16,8 +17,17 @@
 //!
 //! # Behaviour (protocol/ in the shared docs is the reference)
 //!
-//! * Dialects MSNP2–MSNP7 with MD5 login; `VER` answers the chosen dialect (plus `CVR0` when
-//!   offered), `VER tr 0` and a close when none is shared. A fresh time-like salt per attempt;
+//! * Dialects MSNP2–MSNP7 with MD5 login and MSNP8 with Tweener login; `VER` answers the
+//!   highest dialect offered (plus `CVR0` when offered), `VER tr 0` and a close when none is
+//!   shared.
+//! * MSNP8 (msnp8.md): `USR … TWN I` gets a challenge; the client gets a ticket from the HTTPS
+//!   login endpoint ([`ServerHandle::nexus_url`] finds it; the TLS certificate is signed by a CA
+//!   generated at start, [`ServerHandle::ca_pem`]); tickets are single-use and expire after
+//!   [`Config::ticket_ttl`] (30 s); a bad ticket gets `911` and a close. `INF` or MD5 under MSNP8,
+//!   and TWN under MSNP7, close the connection. `SYN` answers in the MSNP8 form, `CHG` must carry
+//!   the capabilities number (else it is ignored, as on Escargot), and MSNP8 clients get the
+//!   capabilities of their contacts in `ILN`/`NLN` (`0` for MSNP7 clients). MSNP7 and MSNP8
+//!   clients share lists, presence and switchboards. A fresh time-like salt per attempt;
 //!   unknown accounts get a salt too and fail with `911` (then close).
 //! * Canonical (historical) forms where the reference gives a choice: one persistent list version
 //!   per account, `SYN` with a current version answers only `SYN tr ver`, `PRP tr ver code
@@ -42,12 +52,14 @@
 mod config;
 mod core;
 mod demo;
+mod https;
 mod lists;
 mod net;
 mod ns;
 pub mod payload;
 mod sb;
 mod store;
+mod tls;
 
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::sync::{Arc, Mutex};
@@ -57,7 +69,9 @@ use std::time::{Duration, Instant};
 use msnp::proto::command::{ServerCommand, Status};
 use tokio::sync::{watch, Notify};
 
-pub use crate::config::{load_accounts, AccountSpec, Config, DEFAULT_SB_IDLE_TIMEOUT};
+pub use crate::config::{
+    load_accounts, AccountSpec, Config, DEFAULT_SB_IDLE_TIMEOUT, DEFAULT_TICKET_TTL,
+};
 pub use crate::demo::{DEMO_ACCOUNT, DEMO_BOT, DEMO_PASSWORD};
 pub use crate::store::{AccountData, FlEntry};
 
@@ -159,12 +173,41 @@ impl Server {
         };
         let (ns_public, ds_public, sb_public) =
             (public(ns_addr), public(first_addr), public(sb_addr));
+
+        // The Passport endpoints: an HTTPS listener with a certificate of our own CA.
+        let https = match config.https_listen {
+            Some(want) => {
+                let l = bind(want)?;
+                let addr = local(&l, want)?;
+                let mut names = vec!["localhost".to_string(), "127.0.0.1".into(), "::1".into()];
+                let extra = [
+                    (!addr.ip().is_unspecified()).then(|| addr.ip().to_string()),
+                    config.public_host.clone(),
+                ];
+                for name in extra.into_iter().flatten() {
+                    if !names.contains(&name) {
+                        names.push(name);
+                    }
+                }
+                let identity = tls::generate(&names)?;
+                let host = match &config.public_host {
+                    Some(h) => h.clone(),
+                    None if addr.ip().is_unspecified() => "127.0.0.1".into(),
+                    None if addr.is_ipv6() => format!("[{}]", addr.ip()),
+                    None => addr.ip().to_string(),
+                };
+                let base = format!("https://{host}:{}", addr.port());
+                Some((l, addr, base, identity))
+            }
+            None => None,
+        };
         let persist = Arc::new(Notify::new());
         let config = Arc::new(config);
         let mut core = Core::new(config.clone(), state, persist.clone());
         core.ns_public = ns_public;
         core.ds_public = ds_public;
         core.sb_public = sb_public;
+        core.msnp8_enabled = config.msnp8 && https.is_some();
         if config.demo {
             demo::seed(&mut core);
         }
@@ -181,6 +224,18 @@ impl Server {
             .build()
             .map_err(Error::Runtime)?;
         let (stop_tx, stop_rx) = watch::channel(false);
+        let https_info = https
+            .as_ref()
+            .map(|(_, addr, base, id)| (*addr, base.clone(), id.ca_pem.clone()));
+        let https_run = https.map(|(l, _, base, id)| {
+            (
+                l,
+                https::Endpoints {
+                    base,
+                    acceptor: tokio_rustls::TlsAcceptor::from(id.server),
+                },
+            )
+        });
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<std::io::Result<()>>();
         let thread_shared = shared.clone();
         let first_role = if config.dispatch {
@@ -197,6 +252,7 @@ impl Server {
                     first_role,
                     ns_extra.map(|(l, _)| l),
                     sb,
+                    https_run,
                     stop_rx,
                     ready_tx,
                 ));
@@ -216,6 +272,7 @@ impl Server {
             first_addr,
             notification_addr: ns_addr,
             sb_addr,
+            https: https_info,
             stop: Some(stop_tx),
             thread: Some(thread),
         })
@@ -223,20 +280,31 @@ impl Server {
 }
 
 /// The server's main task: listeners, persistence, demo; then the orderly shutdown.
+#[allow(clippy::too_many_arguments)]
 async fn run(
     shared: Arc<Shared>,
     first: StdListener,
     first_role: NsRole,
     ns: Option<StdListener>,
     sb: StdListener,
+    https: Option<(StdListener, https::Endpoints)>,
     mut stop: watch::Receiver<bool>,
     ready: std::sync::mpsc::Sender<std::io::Result<()>>,
 ) {
     let convert = |l: StdListener| tokio::net::TcpListener::from_std(l);
     let listeners = (|| -> std::io::Result<_> {
-        Ok((convert(first)?, ns.map(convert).transpose()?, convert(sb)?))
+        let https = match https {
+            Some((l, e)) => Some((convert(l)?, e)),
+            None => None,
+        };
+        Ok((
+            convert(first)?,
+            ns.map(convert).transpose()?,
+            convert(sb)?,
+            https,
+        ))
     })();
-    let (first, ns, sb) = match listeners {
+    let (first, ns, sb, https) = match listeners {
         Ok(l) => l,
         Err(e) => {
             let _ = ready.send(Err(e));
@@ -258,6 +326,14 @@ async fn run(
         ));
     }
     tokio::spawn(net::accept_loop(shared.clone(), sb, Kind::Sb, stop.clone()));
+    if let Some((listener, endpoints)) = https {
+        tokio::spawn(https::accept_loop(
+            shared.clone(),
+            listener,
+            endpoints,
+            stop.clone(),
+        ));
+    }
     let persister = shared
         .config
         .state_path
@@ -340,6 +416,8 @@ pub struct ServerHandle {
     first_addr: SocketAddr,
     notification_addr: SocketAddr,
     sb_addr: SocketAddr,
+    /// The HTTPS listener, its base URL and the CA certificate (PEM).
+    https: Option<(SocketAddr, String, String)>,
     stop: Option<watch::Sender<bool>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -359,6 +437,36 @@ impl ServerHandle {
     /// The switchboard listener.
     pub fn sb_addr(&self) -> SocketAddr {
         self.sb_addr
+    }
+
+    /// The HTTPS listener of the Passport endpoints (`None` when they are off).
+    pub fn https_addr(&self) -> Option<SocketAddr> {
+        self.https.as_ref().map(|(a, _, _)| *a)
+    }
+
+    /// The nexus URL clients ask for the login server (`https://127.0.0.1:PORT/rdr/pprdr.asp`).
+    pub fn nexus_url(&self) -> Option<String> {
+        self.https
+            .as_ref()
+            .map(|(_, base, _)| format!("{base}{}", msnp::proto::passport::NEXUS_PATH))
+    }
+
+    /// The login-server URL (what the nexus names as `DALogin` without test redirects).
+    pub fn login_url(&self) -> Option<String> {
+        self.https
+            .as_ref()
+            .map(|(_, base, _)| format!("{base}/login"))
+    }
+
+    /// The PEM certificate of the CA generated at start, which signed the HTTPS certificate:
+    /// clients trust it as an extra CA.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.https.as_ref().map(|(_, _, pem)| pem.as_str())
+    }
+
+    /// Issues a Passport ticket for `passport` as the login endpoint would (for tests).
+    pub fn issue_ticket(&self, passport: &str) -> String {
+        self.shared.lock().issue_ticket(passport)
     }
 
     /// Sends `OUT SSD` to every client, closes every connection, saves the state and stops.

@@ -1,4 +1,5 @@
-//! `msnp-server` command line: run an MSNP7 server until Ctrl-C (then `OUT SSD` to everyone).
+//! `msnp-server` command line: run an MSNP7/MSNP8 server until Ctrl-C (then `OUT SSD` to
+//! everyone).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -20,11 +21,17 @@ usage: msnp-server [options]
   --sb-listen ADDR         switchboard address (default: the listen IP, any port)
   --public-host HOST       host name written into XFR and RNG
   --challenges             send CHL after the first CHG and check QRY
+  --https-listen ADDR      Passport nexus and login server over HTTPS (default 127.0.0.1:0,
+                           any free port; the nexus URL is printed at start)
+  --ca-out PATH            write the PEM certificate of the generated CA to PATH (clients
+                           trust it for the HTTPS endpoints, e.g. msnp-cli --ca-file PATH)
+  --no-msnp8               speak MSNP2-MSNP7 only (no HTTPS endpoints)
   --sb-idle-timeout SECS   close quiet switchboard connections (default 300)
   -h, --help               this text";
 
-fn parse(args: &[String]) -> Result<Config, String> {
+fn parse(args: &[String]) -> Result<(Config, Option<PathBuf>), String> {
     let mut cfg = Config::default();
+    let mut ca_out = None;
     let mut it = args.iter();
     let addr = |v: Option<&String>, opt: &str| -> Result<SocketAddr, String> {
         let v = v.ok_or_else(|| format!("{opt} needs a value"))?;
@@ -58,6 +65,12 @@ fn parse(args: &[String]) -> Result<Config, String> {
             "--demo" => cfg.demo = true,
             "--dispatch" => cfg.dispatch = true,
             "--challenges" => cfg.challenges = true,
+            "--https-listen" => cfg.https_listen = Some(addr(it.next(), arg)?),
+            "--ca-out" => ca_out = Some(PathBuf::from(it.next().ok_or("--ca-out needs a path")?)),
+            "--no-msnp8" => {
+                cfg.msnp8 = false;
+                cfg.https_listen = None;
+            }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown option {other:?}")),
         }
@@ -65,12 +78,12 @@ fn parse(args: &[String]) -> Result<Config, String> {
     if cfg.accounts.is_empty() && !cfg.demo {
         return Err("no accounts: give --accounts, --account or --demo".into());
     }
-    Ok(cfg)
+    Ok((cfg, ca_out))
 }
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let cfg = match parse(&args) {
+    let (cfg, ca_out) = match parse(&args) {
         Ok(c) => c,
         Err(e) if e.is_empty() => {
             println!("{USAGE}");
@@ -97,6 +110,26 @@ fn main() -> ExitCode {
         );
     }
     println!("msnp-server: switchboard {}", handle.sb_addr());
+    if let Some(nexus) = handle.nexus_url() {
+        println!("msnp-server: Passport nexus {nexus}");
+    }
+    if let Some(path) = ca_out {
+        let written = match handle.ca_pem() {
+            Some(pem) => std::fs::write(&path, pem).map_err(|e| e.to_string()),
+            None => Err("the HTTPS endpoints are off".to_string()),
+        };
+        match written {
+            Ok(()) => println!("msnp-server: CA certificate written to {}", path.display()),
+            Err(e) => {
+                eprintln!(
+                    "msnp-server: cannot write the CA certificate to {}: {e}",
+                    path.display()
+                );
+                handle.shutdown();
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     if demo {
         println!("msnp-server: demo account {DEMO_ACCOUNT}, password {DEMO_PASSWORD}");
     }

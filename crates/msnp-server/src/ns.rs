@@ -5,14 +5,26 @@ use std::time::Instant;
 
 use msnp::proto::auth::{challenge_answer, challenge_key_for, md5_login_hash};
 use msnp::proto::codec::Frame;
-use msnp::proto::command::{parse_u32, ClientCommand, LstEntry, ServerCommand, Status, TrId};
+use msnp::proto::command::{parse_u32, ClientCommand, List, LstEntry, ServerCommand, Status, TrId};
+use msnp::proto::msnp8::{list_bit, Capabilities};
 use msnp::proto::names::{is_valid_account, WireName};
 
 use crate::core::{key, random_digits, unix_now, ConnId, Core, NsConn, NsRole, Out, Outlet};
 use crate::payload;
 
-/// Dialects offered in `VER` that this server speaks (all MD5 dialects).
-const DIALECTS: &[&str] = &["MSNP7", "MSNP6", "MSNP5", "MSNP4", "MSNP3", "MSNP2"];
+/// Dialects offered in `VER` that this server speaks, highest first: MSNP8 (when its Passport
+/// endpoints run) and every MD5 dialect.
+const DIALECTS: &[&str] = &[
+    "MSNP8", "MSNP7", "MSNP6", "MSNP5", "MSNP4", "MSNP3", "MSNP2",
+];
+/// The challenge string of `USR … TWN S` (the historical shape; clients treat it as opaque).
+fn twn_challenge() -> String {
+    format!(
+        "lc=1033,id=507,tw=40,fs=1,ru=http%3A%2F%2Fmessenger%2Emsn%2Ecom,ct={},kpp=1,kv=5,ver=2.1.0173.1,tpf={}",
+        unix_now(),
+        crate::core::random_hex(16)
+    )
+}
 
 /// Phone-like codes sent as `BPR` for contacts.
 pub(crate) const BPR_CODES: &[&str] = &["PHH", "PHW", "PHM", "MOB"];
@@ -40,6 +52,7 @@ impl Core {
                 peer,
                 dialect: None,
                 pending_login: None,
+                capabilities: None,
                 account: None,
                 status: None,
                 synced: false,
@@ -49,6 +62,13 @@ impl Core {
             },
         );
         id
+    }
+
+    /// Whether the connection negotiated MSNP8.
+    pub(crate) fn is_msnp8(&self, conn: ConnId) -> bool {
+        self.ns
+            .get(&conn)
+            .is_some_and(|c| c.dialect.as_deref() == Some("MSNP8"))
     }
 
     /// Whether the connection has signed in.
@@ -80,6 +100,14 @@ impl Core {
                 // VER must come first (notification.md §1.2).
                 self.send_error(conn, 715, cmd.trid());
             }
+            // msnp8.md §1.3 (Escargot): INF and MD5 under MSNP8 close the connection.
+            ClientCommand::Inf { .. }
+            | ClientCommand::UsrMd5Initial { .. }
+            | ClientCommand::UsrMd5Response { .. }
+                if !signed_in && self.is_msnp8(conn) =>
+            {
+                self.close_ns(conn)
+            }
             ClientCommand::Inf { trid } => self.send(
                 conn,
                 &ServerCommand::Inf {
@@ -90,6 +118,23 @@ impl Core {
             ClientCommand::Cvr { trid, fields } => {
                 if fields.len() < 6 {
                     self.send_error(conn, 710, Some(trid));
+                } else if self.is_msnp8(conn) {
+                    // MSNP8: the client's own version is the recommended and minimum one (as
+                    // Escargot answers, msnp8.md §2.2).
+                    let v = fields.get(5).cloned().unwrap_or_default();
+                    self.send(
+                        conn,
+                        &ServerCommand::Cvr {
+                            trid,
+                            fields: vec![
+                                v.clone(),
+                                v.clone(),
+                                v,
+                                "http://download.example.invalid/msn".into(),
+                                "http://messenger.example.invalid".into(),
+                            ],
+                        },
+                    );
                 } else {
                     self.send(
                         conn,
@@ -110,13 +155,26 @@ impl Core {
                 self.on_usr_initial(conn, trid, &account)
             }
             ClientCommand::UsrMd5Response { trid, hash } => self.on_usr_response(conn, trid, &hash),
+            ClientCommand::UsrTwnInitial { trid, account } if !signed_in && self.is_msnp8(conn) => {
+                self.on_usr_twn_initial(conn, trid, &account)
+            }
+            ClientCommand::UsrTwnResponse { trid, ticket } if !signed_in && self.is_msnp8(conn) => {
+                self.on_usr_twn_response(conn, trid, &ticket)
+            }
             ClientCommand::UsrTwnInitial { trid, .. }
             | ClientCommand::UsrTwnResponse { trid, .. }
-            | ClientCommand::UsrSb { trid, .. } => {
+                if signed_in =>
+            {
+                self.send_error(conn, 207, Some(trid))
+            }
+            // TWN below MSNP8: closed without a reply (Escargot, msnp8.md §1.3).
+            ClientCommand::UsrTwnInitial { .. } | ClientCommand::UsrTwnResponse { .. } => {
+                self.close_ns(conn)
+            }
+            ClientCommand::UsrSb { trid, .. } => {
                 if signed_in {
                     self.send_error(conn, 207, Some(trid));
                 } else {
-                    // TWN is MSNP8; this server speaks MD5 dialects only.
                     self.send_error(conn, 911, Some(trid));
                     self.close_ns(conn);
                 }
@@ -126,7 +184,11 @@ impl Core {
                 None => self.close_ns(conn),
             },
             ClientCommand::Syn { trid, version } => self.on_syn(conn, trid, version),
-            ClientCommand::Chg { trid, status, .. } => self.on_chg(conn, trid, status),
+            ClientCommand::Chg {
+                trid,
+                status,
+                capabilities,
+            } => self.on_chg(conn, trid, status, capabilities),
             ClientCommand::Add {
                 trid,
                 list,
@@ -224,9 +286,11 @@ impl Core {
             self.send_error(conn, 715, Some(trid));
             return self.close_ns(conn);
         }
+        let msnp8 = self.msnp8_enabled;
         let chosen = DIALECTS
             .iter()
-            .find(|d| offered.iter().any(|o| o == *d))
+            .filter(|d| msnp8 || **d != "MSNP8")
+            .find(|d| offered.iter().any(|o| o.eq_ignore_ascii_case(d)))
             .map(|d| d.to_string());
         match chosen {
             Some(d) => {
@@ -300,15 +364,59 @@ impl Core {
             self.send_error(conn, 911, Some(trid));
             return self.close_ns(conn);
         };
-        self.login(conn, &account);
-        let name = self.display_name(&account);
+        self.finish_login(conn, trid, &account, None);
+    }
+
+    fn on_usr_twn_initial(&mut self, conn: ConnId, trid: TrId, account: &str) {
+        let Some(c) = self.ns.get(&conn) else {
+            return;
+        };
+        if !account.contains('@') {
+            self.send_error(conn, 911, Some(trid));
+            return self.close_ns(conn);
+        }
+        if c.role == NsRole::Dispatch {
+            let cmd = ServerCommand::XfrNs {
+                trid,
+                address: self.ns_public.clone(),
+                current: Some(self.ds_public.clone()),
+            };
+            self.send(conn, &cmd);
+            return self.close_ns(conn);
+        }
+        let challenge = twn_challenge();
+        if let Some(c) = self.ns.get_mut(&conn) {
+            c.pending_login = Some((key(account), challenge.clone()));
+        }
+        self.send(conn, &ServerCommand::UsrTwnChallenge { trid, challenge });
+    }
+
+    fn on_usr_twn_response(&mut self, conn: ConnId, trid: TrId, ticket: &str) {
+        let pending = self.ns.get_mut(&conn).and_then(|c| c.pending_login.take());
+        let redeemed = self.redeem_ticket(ticket);
+        let account = match (pending, redeemed) {
+            (Some((want, _)), Some(got)) if want == got => got,
+            // Unknown, expired, used or someone else's ticket (msnp8.md §3.7).
+            _ => {
+                self.send_error(conn, 911, Some(trid));
+                return self.close_ns(conn);
+            }
+        };
+        self.finish_login(conn, trid, &account, Some("0"));
+    }
+
+    /// `USR … OK` (with MSNP8's fourth parameter when `restricted` is given) and the profile.
+    fn finish_login(&mut self, conn: ConnId, trid: TrId, account: &str, restricted: Option<&str>) {
+        self.login(conn, account);
+        let name = self.display_name(account);
         self.send(
             conn,
             &ServerCommand::UsrOk {
                 trid,
-                account: account.clone(),
+                account: account.to_string(),
                 name,
                 verified: Some("1".into()),
+                restricted: restricted.map(str::to_string),
             },
         );
         let peer = self.ns.get(&conn).and_then(|c| c.peer);
@@ -317,7 +425,7 @@ impl Core {
             &ServerCommand::Msg {
                 sender: "Hotmail".into(),
                 sender_name: WireName::from_wire("Hotmail"),
-                payload: payload::profile(&account, unix_now(), peer),
+                payload: payload::profile(account, unix_now(), peer),
             },
         );
     }
@@ -339,6 +447,7 @@ impl Core {
         if let Some(c) = self.ns.get_mut(&conn) {
             c.account = Some(account.to_string());
             c.status = None;
+            c.capabilities = None;
             c.synced = false;
         }
         self.online.insert(account.to_string(), conn);
@@ -354,6 +463,9 @@ impl Core {
             .push(cached);
         if let Some(c) = self.ns.get_mut(&conn) {
             c.synced = true;
+        }
+        if self.is_msnp8(conn) {
+            return self.on_syn8(conn, trid, cached, &account);
         }
         let Some(d) = self.data(&account) else {
             return;
@@ -447,6 +559,96 @@ impl Core {
         self.send_bytes(conn, out);
     }
 
+    /// MSNP8 `SYN` (msnp8.md §4): `SYN tr ver contacts groups`, `GTC`, `BLP`, the `PRP`s that
+    /// have a value, the `LSG`s, then one `LST` per contact with its list mask, each followed
+    /// by its non-empty `BPR`s — none with TrID or version. A current version gets `SYN tr ver`.
+    fn on_syn8(&mut self, conn: ConnId, trid: TrId, cached: u32, account: &str) {
+        let Some(d) = self.data(account) else {
+            return;
+        };
+        let ver = d.version;
+        if cached == ver {
+            return self.send(conn, &ServerCommand::Syn { trid, version: ver });
+        }
+        let mut contacts: std::collections::BTreeMap<&str, (u32, &str)> = Default::default();
+        for (list, names) in [
+            (List::Allow, &d.al),
+            (List::Block, &d.bl),
+            (List::Reverse, &d.rl),
+        ] {
+            for (contact, name) in names {
+                let e = contacts
+                    .entry(contact.as_str())
+                    .or_insert((0, name.as_str()));
+                e.0 |= list_bit(list);
+            }
+        }
+        for (contact, entry) in &d.fl {
+            let e = contacts
+                .entry(contact.as_str())
+                .or_insert((0, entry.nick.as_str()));
+            e.0 |= list_bit(List::Forward);
+            e.1 = entry.nick.as_str();
+        }
+        let mut out = ServerCommand::Syn8 {
+            trid,
+            version: ver,
+            contacts: contacts.len() as u32,
+            groups: d.groups.len() as u32,
+        }
+        .to_bytes();
+        let mut push = |cmd: ServerCommand| out.extend_from_slice(&cmd.to_bytes());
+        push(ServerCommand::Gtc8 { prompt: d.gtc });
+        push(ServerCommand::Blp8 { privacy: d.blp });
+        for code in PRP_CODES {
+            if let Some(v) = d.property(code).filter(|v| !v.is_empty()) {
+                push(ServerCommand::Prp {
+                    trid: None,
+                    version: None,
+                    property: code.to_string(),
+                    value: Some(WireName::from_wire(v)),
+                });
+            }
+        }
+        for (id, name) in &d.groups {
+            push(ServerCommand::Lsg8 {
+                group: *id,
+                name: WireName::from_wire(name.as_str()),
+            });
+        }
+        for (contact, (mask, name)) in &contacts {
+            let groups =
+                d.fl.get(*contact)
+                    .map(|e| e.groups.iter().copied().collect::<Vec<u32>>());
+            push(ServerCommand::Lst8 {
+                account: contact.to_string(),
+                name: WireName::from_wire(*name),
+                lists: *mask,
+                groups,
+            });
+            if mask & list_bit(List::Forward) != 0 {
+                for bpr in self.contact_bprs(account, contact, ver, false) {
+                    if let ServerCommand::Bpr {
+                        property,
+                        value: Some(value),
+                        ..
+                    } = bpr
+                    {
+                        if !value.as_wire().is_empty() {
+                            push(ServerCommand::Bpr {
+                                version: None,
+                                account: None,
+                                property,
+                                value: Some(value),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        self.send_bytes(conn, out);
+    }
+
     /// `BPR` lines describing `contact`'s phone data as `viewer` may see it. With `always`, four
     /// lines are returned even when everything is blank (after `ADD FL`); otherwise only when
     /// something is set.
@@ -482,18 +684,31 @@ impl Core {
             .collect()
     }
 
-    fn on_chg(&mut self, conn: ConnId, trid: TrId, status: Status) {
+    fn on_chg(&mut self, conn: ConnId, trid: TrId, status: Status, capabilities: Option<String>) {
         if !status.is_settable() {
             // `CHG FLN` and unknown codes: invalid parameter (errors.md §3.2).
             return self.send_error(conn, 201, Some(trid));
         }
+        let reply_caps = if self.is_msnp8(conn) {
+            // msnp8.md §5.1 (Escargot): without a numeric capabilities parameter the CHG is
+            // ignored silently.
+            let Some(caps) = capabilities.as_deref().and_then(Capabilities::parse) else {
+                return;
+            };
+            if let Some(c) = self.ns.get_mut(&conn) {
+                c.capabilities = Some(caps.0);
+            }
+            capabilities
+        } else {
+            None
+        };
         let first = self.ns.get(&conn).is_some_and(|c| c.status.is_none());
         self.send(
             conn,
             &ServerCommand::Chg {
                 trid,
                 status: status.clone(),
-                capabilities: None,
+                capabilities: reply_caps,
             },
         );
         self.apply_status(conn, status, trid);

@@ -138,6 +138,7 @@ impl Core {
                 account,
                 name,
                 verified: None,
+                restricted: None,
             },
         );
     }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use msnp::client::{self, ClientConfig, ConversationId, Event, Request};
 use msnp::proto::command::{AckMode, List, Privacy, Status};
+use msnp::proto::msnp8::ProtocolChoice;
 use msnp::proto::ns::{LoginError, NsEvent, NsRequest, SignOutReason};
 use msnp::proto::payload::{self, Payload};
 use msnp_server::{AccountSpec, Config, Server, ServerHandle};
@@ -29,6 +30,9 @@ impl Client {
             password: password.into(),
             initial_status: Status::Online,
             cache: None,
+            // These tests are about the MSNP7 session; tests/msnp8.rs covers MSNP8.
+            protocol: ProtocolChoice::Msnp7Only,
+            ..ClientConfig::default()
         })
         .expect("engine starts");
         Client {

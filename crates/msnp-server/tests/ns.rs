@@ -63,7 +63,12 @@ fn ver_without_a_common_dialect_gets_0_and_close() {
     let mut c = Client::connect(srv.ns_addr());
     c.line("VER 1 MSNP12 MSNP11");
     assert_eq!(c.expect_closed(), vec!["VER 1 0"]);
+    // The highest dialect offered that the server speaks: MSNP8, or MSNP7 without it.
     let mut c = Client::connect(srv.ns_addr());
+    c.line("VER 1 MSNP8 MSNP7 CVR0");
+    c.expect("VER 1 MSNP8 CVR0");
+    let srv7 = server_with(|c| c.msnp8 = false);
+    let mut c = Client::connect(srv7.ns_addr());
     c.line("VER 1 MSNP8 MSNP7 CVR0");
     c.expect("VER 1 MSNP7 CVR0");
 }

@@ -1,8 +1,14 @@
 //! `msnp-cli`: a scriptable terminal client for bots, scripts and interop checks.
 //!
 //! ```text
-//! MSNP_PASSWORD=secret cargo run -p msnp --example msnp-cli -- --server HOST:PORT --passport EMAIL [--status NLN]
+//! MSNP_PASSWORD=secret cargo run -p msnp --example msnp-cli -- --server HOST:PORT --passport EMAIL \
+//!     [--status NLN] [--protocol auto|MSNP7|MSNP8] [--ca-file PATH] [--nexus URL] [--login-url URL]
 //! ```
+//!
+//! `--protocol` chooses the versions offered (default `auto`: MSNP8 and MSNP7, the server picks);
+//! MSNP8 signs in through Passport over HTTPS: `--nexus` is the nexus URL (default
+//! `https://<server host>/rdr/pprdr.asp`), `--login-url` bypasses it, and `--ca-file` adds a CA
+//! certificate (PEM) trusted besides the built-in roots, for servers with their own CA.
 //!
 //! Commands on stdin, one per line: `status CODE`, `name TEXT`, `add LIST EMAIL`,
 //! `remove LIST EMAIL`, `msg EMAIL TEXT`, `typing EMAIL`, `nudge EMAIL`, `send-file EMAIL PATH`,
@@ -14,12 +20,13 @@ use std::process::ExitCode;
 use msnp::client::{self, ClientConfig, Event, Request};
 use msnp::proto::command::{AckMode, List, Status};
 use msnp::proto::contacts::{ContactEntry, ContactList};
+use msnp::proto::msnp8::ProtocolChoice;
 use msnp::proto::ns::{NsEvent, NsRequest};
 use msnp::proto::payload::{self, Payload};
 use serde_json::{json, Value};
 
 fn usage() -> ExitCode {
-    eprintln!("usage: msnp-cli --server HOST:PORT --passport EMAIL [--status CODE]  (password in MSNP_PASSWORD)");
+    eprintln!("usage: msnp-cli --server HOST:PORT --passport EMAIL [--status CODE] [--protocol auto|MSNP7|MSNP8] [--ca-file PATH] [--nexus URL] [--login-url URL]  (password in MSNP_PASSWORD)");
     ExitCode::from(2)
 }
 
@@ -27,11 +34,31 @@ fn main() -> ExitCode {
     let mut server = None;
     let mut passport = None;
     let mut status = Status::Online;
+    let mut protocol = ProtocolChoice::Auto;
+    let mut extra_ca_file = None;
+    let mut nexus_url = None;
+    let mut login_url = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--server" => server = args.next(),
             "--passport" => passport = args.next(),
+            "--protocol" => match args.next().as_deref().and_then(ProtocolChoice::parse) {
+                Some(p) => protocol = p,
+                None => return usage(),
+            },
+            "--ca-file" => match args.next() {
+                Some(path) => extra_ca_file = Some(std::path::PathBuf::from(path)),
+                None => return usage(),
+            },
+            "--nexus" => match args.next() {
+                Some(url) => nexus_url = Some(url),
+                None => return usage(),
+            },
+            "--login-url" => match args.next() {
+                Some(url) => login_url = Some(url),
+                None => return usage(),
+            },
             "--status" => match args.next() {
                 Some(code) if Status::from_code(&code).is_settable() => {
                     status = Status::from_code(&code)
@@ -54,6 +81,10 @@ fn main() -> ExitCode {
         password,
         initial_status: status,
         cache: None,
+        protocol,
+        nexus_url,
+        login_url,
+        extra_ca_file,
     };
     let session = match client::start(config) {
         Ok(s) => s,
@@ -324,9 +355,10 @@ fn describe(event: &Event, list: &mut ContactList) -> Option<Value> {
                 account,
                 display_name,
                 verified,
+                dialect,
             } => json!({
                 "event": "signed_in", "account": account, "display_name": display_name,
-                "verified": verified, "protocol": "MSNP7",
+                "verified": verified, "protocol": dialect.as_str(),
             }),
             NsEvent::ListSynced {
                 list: l,
@@ -368,8 +400,13 @@ fn describe(event: &Event, list: &mut ContactList) -> Option<Value> {
                 account,
                 status,
                 name,
+                capabilities,
             } => {
-                json!({"event": "presence", "account": account, "status": status.code(), "name": name})
+                let mut v = json!({"event": "presence", "account": account, "status": status.code(), "name": name});
+                if let Some(c) = capabilities {
+                    v["capabilities"] = json!(c.0);
+                }
+                v
             }
             NsEvent::Offline { account } => {
                 json!({"event": "presence", "account": account, "status": "FLN"})
@@ -403,6 +440,7 @@ fn describe(event: &Event, list: &mut ContactList) -> Option<Value> {
             NsEvent::SignedOut(reason) => {
                 json!({"event": "signed_out", "reason": format!("{reason:?}")})
             }
+            NsEvent::PassportNeeded { .. } => json!({"event": "passport"}),
             NsEvent::ConnectionLost { reason } => {
                 json!({"event": "connection_lost", "reason": reason})
             }

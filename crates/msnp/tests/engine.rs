@@ -194,7 +194,8 @@ fn start(port: u16, password: &str) -> client::Session {
         account: "alice@example.com".into(),
         password: password.into(),
         initial_status: Status::Busy,
-        cache: None,
+        // The fake server answers `VER n MSNP7` to the automatic offer: the client follows.
+        ..ClientConfig::default()
     })
     .unwrap()
 }

@@ -10,6 +10,7 @@ use common::{recorded, section, Item};
 use msnp::proto::codec::Frame;
 use msnp::proto::command::{ClientCommand, List, Privacy, Status};
 use msnp::proto::contacts::ContactList;
+use msnp::proto::msnp8::ProtocolChoice;
 use msnp::proto::names::url_decode;
 use msnp::proto::ns::{
     LoginError, Notification, NsConfig, NsEvent, NsRequest, SignOutReason, PING_INTERVAL,
@@ -23,11 +24,11 @@ struct Replay {
 
 impl Replay {
     fn new(account: &str, password: &str, cache: Option<ContactList>) -> Self {
+        // These are MSNP7 transcripts: offer MSNP7 only, as the recorded clients did.
         let ns = Notification::new(NsConfig {
-            account: account.into(),
-            password: password.into(),
-            initial_status: Status::Online,
             cache,
+            protocol: ProtocolChoice::Msnp7Only,
+            ..NsConfig::new(account, password)
         });
         Replay {
             ns,
@@ -199,12 +200,14 @@ fn dispatch_redirect_login_sync_presence_and_edits() {
     assert!(r.events.contains(&NsEvent::Presence {
         account: "bob@example.com".into(),
         status: Status::Busy,
-        name: "Bob".into()
+        name: "Bob".into(),
+        capabilities: None,
     }));
     assert!(r.events.contains(&NsEvent::Presence {
         account: "zoe@example.com".into(),
         status: Status::Online,
-        name: "Zoë 🌻".into()
+        name: "Zoë 🌻".into(),
+        capabilities: None,
     }));
     assert!(r.events.contains(&NsEvent::Offline {
         account: "zoe@example.com".into()

@@ -1,6 +1,7 @@
 //! The engine loop: sockets, timers and reconnection around the sans-IO state machines.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -8,10 +9,12 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
+use super::passport::{spawn_ticket, PassportClient};
 use super::{ClientConfig, ConversationId, Event, Request};
 use crate::proto::command::AckMode;
 use crate::proto::contacts::account_key;
 use crate::proto::ns::{LoginError, Notification, NsConfig, NsEvent, NsRequest, SignOutReason};
+use crate::proto::passport::PassportError;
 use crate::proto::sb::{SbEvent, Switchboard};
 
 /// The first reconnection delay; it doubles after each failure.
@@ -30,6 +33,8 @@ enum Input {
     ConnectFailed(ConnId, String),
     Data(ConnId, Vec<u8>),
     Closed(ConnId, String),
+    /// The Passport step of the NS connection finished (MSNP8).
+    Passport(ConnId, Result<String, PassportError>),
 }
 
 struct Outgoing {
@@ -71,6 +76,9 @@ struct Engine {
     attempt: u32,
     reconnect_at: Option<Instant>,
     stopping: bool,
+    passport: Option<Arc<PassportClient>>,
+    /// Whether a refused MSNP8 ticket was already retried since the last sign-in.
+    ticket_retried: bool,
 }
 
 /// Runs the engine until [`Request::Shutdown`] or a final sign-out.
@@ -109,6 +117,8 @@ pub(super) fn run(
             attempt: 0,
             reconnect_at: None,
             stopping: false,
+            passport: None,
+            ticket_retried: false,
         };
         engine.connect_ns(engine.config.server.clone(), false);
         loop {
@@ -207,10 +217,10 @@ impl Engine {
                 attempt: self.attempt,
             });
             let config = NsConfig {
-                account: self.config.account.clone(),
-                password: self.config.password.clone(),
                 initial_status: self.config.initial_status.clone(),
                 cache: self.config.cache.clone(),
+                protocol: self.config.protocol,
+                ..NsConfig::new(&self.config.account, &self.config.password)
             };
             self.ns = Some(Notification::new(config));
         }
@@ -269,6 +279,14 @@ impl Engine {
                 } else if let Some(conn) = self.sbs.get_mut(&id) {
                     conn.writer = None;
                     conn.sb.handle_closed(now);
+                }
+            }
+            Input::Passport(id, result) => {
+                if let Some(ns) = self.ns.as_mut().filter(|_| Some(id) == self.ns_conn) {
+                    match result {
+                        Ok(ticket) => ns.handle_passport_ticket(&ticket, now),
+                        Err(e) => ns.handle_passport_failed(e),
+                    }
                 }
             }
             Input::Data(id, bytes) => {
@@ -542,6 +560,20 @@ impl Engine {
             NsEvent::SignedIn { .. } => {
                 self.backoff = BACKOFF_START;
                 self.attempt = 0;
+                self.ticket_retried = false;
+            }
+            NsEvent::PassportNeeded { challenge } => {
+                if let Some(id) = self.ns_conn {
+                    let tx = self.inputs.clone();
+                    spawn_ticket(
+                        &mut self.passport,
+                        &self.config,
+                        challenge.clone(),
+                        move |r| {
+                            let _ = tx.send(Input::Passport(id, r));
+                        },
+                    );
+                }
             }
             NsEvent::OwnStatus(_) if !self.online => {
                 self.online = true;
@@ -630,8 +662,12 @@ impl Engine {
             NsEvent::LoginFailed(error) => {
                 if error.is_transient() {
                     self.schedule_reconnect(error.to_string());
-                } else if *error == LoginError::AuthenticationFailed {
-                    // Wrong password: never retry on our own.
+                } else if *error == LoginError::TicketRejected && !self.ticket_retried {
+                    // msnp8.md §3.7: a refused ticket has usually expired: one more sign-in.
+                    self.ticket_retried = true;
+                    self.schedule_reconnect(error.to_string());
+                } else {
+                    // Wrong password and the like: never retry on our own.
                     self.fail_queued("not signed in");
                 }
             }

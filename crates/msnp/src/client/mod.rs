@@ -7,18 +7,21 @@
 //! one-to-one conversation whose switchboard the server closed is sent through a new one.
 
 mod engine;
+pub mod passport;
 
+use std::path::PathBuf;
 use std::thread::JoinHandle;
 
 use crate::proto::command::{AckMode, Status};
 use crate::proto::contacts::ContactList;
+use crate::proto::msnp8::ProtocolChoice;
 use crate::proto::names::WireName;
 use crate::proto::ns::{NsEvent, NsRequest};
 
 pub use engine::{BACKOFF_MAX, BACKOFF_START};
 
-/// What the engine needs to sign in.
-#[derive(Debug, Clone)]
+/// What the engine needs to sign in. Its `Debug` output never shows the password.
+#[derive(Clone)]
 pub struct ClientConfig {
     /// The server to connect to first, `host:port` (a dispatch or notification server).
     pub server: String,
@@ -30,6 +33,61 @@ pub struct ClientConfig {
     pub initial_status: Status,
     /// The cached contact list of the last sign-in.
     pub cache: Option<ContactList>,
+    /// Which protocol versions to offer ("auto": MSNP8 and MSNP7, the server picks).
+    pub protocol: ProtocolChoice,
+    /// MSNP8: the Passport nexus URL; `None` means `https://<server host>/rdr/pprdr.asp`.
+    pub nexus_url: Option<String>,
+    /// MSNP8: a Passport login-server URL that bypasses the nexus.
+    pub login_url: Option<String>,
+    /// MSNP8: a PEM file of CA certificates trusted for the Passport servers in addition to the
+    /// built-in roots (LAN and test servers). Verification is never switched off.
+    pub extra_ca_file: Option<PathBuf>,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            server: String::new(),
+            account: String::new(),
+            password: String::new(),
+            initial_status: Status::Online,
+            cache: None,
+            protocol: ProtocolChoice::Auto,
+            nexus_url: None,
+            login_url: None,
+            extra_ca_file: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("server", &self.server)
+            .field("account", &self.account)
+            .field("password", &"<hidden>")
+            .field("initial_status", &self.initial_status)
+            .field("cache", &self.cache.as_ref().map(|c| c.version))
+            .field("protocol", &self.protocol)
+            .field("nexus_url", &self.nexus_url)
+            .field("login_url", &self.login_url)
+            .field("extra_ca_file", &self.extra_ca_file)
+            .finish()
+    }
+}
+
+impl ClientConfig {
+    /// The Passport settings of this configuration.
+    pub fn passport(&self) -> passport::PassportConfig {
+        passport::PassportConfig {
+            nexus_url: self
+                .nexus_url
+                .clone()
+                .unwrap_or_else(|| passport::default_nexus_url(&self.server)),
+            login_url: self.login_url.clone(),
+            extra_ca_file: self.extra_ca_file.clone(),
+        }
+    }
 }
 
 /// A conversation, as the engine numbers them.

@@ -1,4 +1,5 @@
-//! Typed MSNP7 commands for the notification server and the switchboard, in both directions.
+//! Typed MSNP7 and MSNP8 commands for the notification server and the switchboard, in both
+//! directions.
 //!
 //! [`ClientCommand`] is what a client sends, [`ServerCommand`] what a server sends. Both parse from
 //! a [`Frame`] and serialise back to the identical bytes for every form in the reference. Unknown
@@ -401,12 +402,14 @@ pub enum ServerCommand {
     UsrMd5Salt { trid: TrId, salt: String },
     /// `USR tr TWN S challenge` (MSNP8)
     UsrTwnChallenge { trid: TrId, challenge: String },
-    /// `USR tr OK account name {verified}` (NS) / `USR tr OK account name` (SB)
+    /// `USR tr OK account name {verified {restricted}}` (NS; `restricted` is MSNP8's fourth
+    /// parameter) / `USR tr OK account name` (SB)
     UsrOk {
         trid: TrId,
         account: String,
         name: WireName,
         verified: Option<String>,
+        restricted: Option<String>,
     },
     /// `XFR tr NS host:port {0 current-host:port}`
     XfrNs {
@@ -422,6 +425,28 @@ pub enum ServerCommand {
     },
     /// `SYN tr version`
     Syn { trid: TrId, version: u32 },
+    /// MSNP8 `SYN tr version contacts groups`: new data follows, `contacts` `LST` lines and
+    /// `groups` `LSG` lines (msnp8.md §4.1).
+    Syn8 {
+        trid: TrId,
+        version: u32,
+        contacts: u32,
+        groups: u32,
+    },
+    /// MSNP8 `GTC A|N` inside `SYN` (no TrID, no version).
+    Gtc8 { prompt: AddPrompt },
+    /// MSNP8 `BLP AL|BL` inside `SYN` (no TrID, no version).
+    Blp8 { privacy: Privacy },
+    /// MSNP8 `LSG group-id name 0` inside `SYN`.
+    Lsg8 { group: u32, name: WireName },
+    /// MSNP8 `LST email name lists {groups}` inside `SYN`: one contact, its lists as a bit mask
+    /// (`msnp8::lists_of_mask`), its groups (meaningful only with the FL bit).
+    Lst8 {
+        account: String,
+        name: WireName,
+        lists: u32,
+        groups: Option<Vec<u32>>,
+    },
     /// `GTC tr version A|N`
     Gtc {
         trid: TrId,
@@ -1096,6 +1121,7 @@ impl ServerCommand {
                         account: a.s(2)?.to_string(),
                         name: a.name(3)?,
                         verified: a.opt(4),
+                        restricted: a.opt(5),
                     },
                     _ => return Err(a.err("unknown USR form")),
                 }
@@ -1128,9 +1154,34 @@ impl ServerCommand {
                     _ => return Err(a.err("unknown XFR destination")),
                 }
             }
+            "SYN" if a.len() >= 4 => ServerCommand::Syn8 {
+                trid: a.trid()?,
+                version: a.num(1)?,
+                contacts: a.num(2)?,
+                groups: a.num(3)?,
+            },
             "SYN" => ServerCommand::Syn {
                 trid: a.trid()?,
                 version: a.num(1)?,
+            },
+            "GTC" if a.len() == 1 => ServerCommand::Gtc8 {
+                prompt: AddPrompt::from_code(a.s(0)?).ok_or_else(|| a.err("bad GTC value"))?,
+            },
+            "BLP" if a.len() == 1 => ServerCommand::Blp8 {
+                privacy: Privacy::from_code(a.s(0)?).ok_or_else(|| a.err("bad BLP value"))?,
+            },
+            "LSG" if a.len() <= 3 => ServerCommand::Lsg8 {
+                group: a.num(0)?,
+                name: a.name(1)?,
+            },
+            "LST" if parse_u32(a.s(0)?).is_none() => ServerCommand::Lst8 {
+                account: a.s(0)?.to_string(),
+                name: a.name(1)?,
+                lists: a.num(2)?,
+                groups: match a.toks.get(3) {
+                    Some(g) => Some(parse_groups(g).ok_or_else(|| a.err("bad group list"))?),
+                    None => None,
+                },
             },
             "GTC" => ServerCommand::Gtc {
                 trid: a.trid()?,
@@ -1373,6 +1424,7 @@ impl ServerCommand {
             | XfrNs { trid, .. }
             | XfrSb { trid, .. }
             | Syn { trid, .. }
+            | Syn8 { trid, .. }
             | Gtc { trid, .. }
             | Blp { trid, .. }
             | Lsg { trid, .. }
@@ -1399,6 +1451,10 @@ impl ServerCommand {
             Prp { trid, .. } => trid.unwrap_or(0),
             Error { trid, .. } => trid.unwrap_or(0),
             Bpr { .. }
+            | Gtc8 { .. }
+            | Blp8 { .. }
+            | Lsg8 { .. }
+            | Lst8 { .. }
             | Nln { .. }
             | Fln { .. }
             | Qng { .. }
@@ -1442,9 +1498,11 @@ impl ServerCommand {
                 account,
                 name,
                 verified,
+                restricted,
             } => {
                 let mut t = toks!["USR", trid, "OK", account, name];
                 push_opt(&mut t, verified);
+                push_opt(&mut t, restricted);
                 frame(t, None)
             }
             XfrNs {
@@ -1465,6 +1523,27 @@ impl ServerCommand {
                 cookie,
             } => frame(toks!["XFR", trid, "SB", address, "CKI", cookie], None),
             Syn { trid, version } => frame(toks!["SYN", trid, version], None),
+            Syn8 {
+                trid,
+                version,
+                contacts,
+                groups,
+            } => frame(toks!["SYN", trid, version, contacts, groups], None),
+            Gtc8 { prompt } => frame(toks!["GTC", prompt.code()], None),
+            Blp8 { privacy } => frame(toks!["BLP", privacy.code()], None),
+            Lsg8 { group, name } => frame(toks!["LSG", group, name, 0], None),
+            Lst8 {
+                account,
+                name,
+                lists,
+                groups,
+            } => {
+                let mut t = toks!["LST", account, name, lists];
+                if let Some(g) = groups {
+                    t.push(join_groups(g));
+                }
+                frame(t, None)
+            }
             Gtc {
                 trid,
                 version,
@@ -1725,6 +1804,17 @@ mod tests {
             "USR 3 MD5 S 1056561624.17795",
             "USR 4 OK alice@example.com Alice 1",
             "USR 1 OK alice@example.com Alice",
+            "USR 4 OK carol@example.com Carol 1 0",
+            "USR 3 TWN S ct=1,rver=1,wp=FS_40SEC_0_COMPACT,lc=1,id=1",
+            "SYN 5 57 4 2",
+            "SYN 5 1 0 1",
+            "GTC A",
+            "BLP BL",
+            "LSG 0 Other%20Contacts 0",
+            "LST carol@example.com Carol%20C. 11 0,1",
+            "LST dan@example.com dan@example.com 10",
+            "ILN 6 NLN dave@example.com Dave 0",
+            "NLN NLN dave@example.com Dave 268435492",
             "XFR 3 NS 192.0.2.10:1863 0 192.0.2.1:1863",
             "XFR 3 NS 192.0.2.10:1863",
             "XFR 9 SB sb.example.com:1864 CKI 2d5c60a9c44bf6abf55e",
@@ -1793,6 +1883,12 @@ mod tests {
             "USR 1 alice@example.com 2d5c60a9c44bf6abf55e",
             "SYN 5 0",
             "CHG 6 NLN",
+            "CHG 6 NLN 0",
+            "VER 1 MSNP8 MSNP7 CVR0",
+            "CVR 2 0x0409 winnt 5.1 i386 MSNMSGR 5.0.0544 MSMSGS alice@example.com",
+            "USR 3 TWN I alice@example.com",
+            "USR 4 TWN S 2e1d001d1a3c247a084d",
+            "USR 4 TWN S t=4Ab3LfQzA9kW*1xYt7uVn2M8sDc0pGh5Ej6Rr$$&p=9Zq2Hw4Kx7Pm1Ty3!Uv6Bn8Cd0Fg5Jl$$",
             "ADD 8 FL frank@example.com frank@example.com 1",
             "ADD 9 AL frank@example.com frank@example.com",
             "REM 11 FL zoe@example.com",
@@ -1865,6 +1961,11 @@ mod tests {
             "XFR 3 NS",
             "XFR 3 SB a:1 XYZ c",
             "LST 5 FL 12 1 4 a@b.c Bob x,y",
+            "LST a@b.c Bob x",
+            "LST a@b.c Bob 11 0,x",
+            "GTC X",
+            "LSG x Friends 0",
+            "SYN 5 1 x 1",
             "RNG 1 a:1 XXX c d e",
             "BPR 1 2 3",
             "ACK x",

@@ -15,9 +15,11 @@ use super::codec::{Decoder, Direction, Limits};
 use super::command::{AddPrompt, ClientCommand, List, Privacy, ServerCommand, Status, TrId};
 use super::contacts::{ContactEntry, ContactList};
 use super::error::ServerError;
+use super::msnp8::{cvr_fields, lists_of_mask, Capabilities, Dialect, ProtocolChoice};
 use super::names::{
     self, encode_display_name, encode_group_name, is_valid_account, NameError, WireName,
 };
+use super::passport::{is_valid_ticket, PassportError};
 
 /// Send `PNG` after this long without sending anything (README.md, Timers: 45–60 s).
 pub const PING_INTERVAL: Duration = Duration::from_secs(50);
@@ -29,18 +31,54 @@ pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 pub const LOGIN_TIMEOUT: Duration = Duration::from_secs(45);
 /// At most this many `XFR NS` redirects per sign-in.
 pub const MAX_REDIRECTS: u32 = 5;
+/// Time the engine has for the Passport step of MSNP8 (nexus, login server, redirects), from
+/// `USR … TWN S challenge` to [`Notification::handle_passport_ticket`].
+pub const PASSPORT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What the notification session needs to sign in.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NsConfig {
     /// The account (e-mail address), sent as typed.
     pub account: String,
-    /// The password (hashed with the salt, never sent).
+    /// The password: MSNP7 hashes it with the salt; MSNP8 never uses it here (the engine gives
+    /// it to the Passport login server). Never sent on the NS connection.
     pub password: String,
     /// The status set with the first `CHG` after the lists are synchronised.
     pub initial_status: Status,
     /// The cached contact list from the last sign-in, if any: its version goes into `SYN`.
     pub cache: Option<ContactList>,
+    /// The dialects offered in `VER`; the session follows the one the server picks.
+    pub protocol: ProtocolChoice,
+    /// The Windows locale id sent in MSNP8's `CVR` (`0x0409`, `0x0407`, …).
+    pub locale: String,
+}
+
+impl NsConfig {
+    /// A configuration with the defaults: online, no cache, [`ProtocolChoice::Auto`], locale
+    /// `0x0409`.
+    pub fn new(account: &str, password: &str) -> Self {
+        NsConfig {
+            account: account.to_string(),
+            password: password.to_string(),
+            initial_status: Status::Online,
+            cache: None,
+            protocol: ProtocolChoice::Auto,
+            locale: super::msnp8::CVR_DEFAULT_LOCALE.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Debug for NsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NsConfig")
+            .field("account", &self.account)
+            .field("password", &"<hidden>")
+            .field("initial_status", &self.initial_status)
+            .field("cache", &self.cache.as_ref().map(|c| c.version))
+            .field("protocol", &self.protocol)
+            .field("locale", &self.locale)
+            .finish()
+    }
 }
 
 /// A request from the user to the notification server.
@@ -130,8 +168,19 @@ pub enum LoginError {
     #[error("wrong e-mail address or password (on the Escargot network, MSNP7 sign-in also needs \"old MSN support\" enabled on the account)")]
     AuthenticationFailed,
     /// No common protocol version.
-    #[error("the server does not support MSNP7")]
+    #[error("the server supports none of the offered protocol versions")]
     VersionRefused,
+    /// MSNP8: `911` to `USR … TWN I`: the server does not accept this account name.
+    #[error("the server does not accept this e-mail address")]
+    InvalidAccount,
+    /// MSNP8: the Passport step failed (wrong password, login server unreachable, untrusted
+    /// certificate…).
+    #[error("{0}")]
+    Passport(PassportError),
+    /// MSNP8: `911`/`928` to `USR … TWN S ticket`: the ticket was refused, usually because it
+    /// expired (Escargot tickets live 30 s). Worth one more complete sign-in.
+    #[error("the server refused the sign-in ticket (it may have expired)")]
+    TicketRejected,
     /// The server offers no MD5 authentication.
     #[error("the server offers no supported sign-in method")]
     NoAuthMethod,
@@ -151,6 +200,7 @@ impl LoginError {
     pub fn is_transient(&self) -> bool {
         match self {
             LoginError::Server(e) => e.is_transient(),
+            LoginError::Passport(e) => e.is_transient(),
             LoginError::NoAnswer(_) => true,
             _ => false,
         }
@@ -175,11 +225,16 @@ pub enum SignOutReason {
 pub enum NsEvent {
     /// `XFR NS`: connect to `address` and call [`Notification::handle_redirected`].
     Redirect { address: String },
-    /// Signed in (`USR … OK`).
+    /// MSNP8: the server sent the Passport challenge (`USR … TWN S challenge`). Get a ticket
+    /// from the login server (`client::passport`) and call
+    /// [`Notification::handle_passport_ticket`], or [`Notification::handle_passport_failed`].
+    PassportNeeded { challenge: String },
+    /// Signed in (`USR … OK`) with `dialect`.
     SignedIn {
         account: String,
         display_name: String,
         verified: bool,
+        dialect: Dialect,
     },
     /// A `MSG Hotmail Hotmail` payload (profile, e-mail notices, system messages).
     ServerMessage { payload: Vec<u8> },
@@ -196,11 +251,13 @@ pub enum NsEvent {
         privacy: Privacy,
         add_prompt: AddPrompt,
     },
-    /// A contact's presence or display name (`ILN`/`NLN`).
+    /// A contact's presence or display name (`ILN`/`NLN`), with the capabilities of their
+    /// client when the dialect has them (MSNP8).
     Presence {
         account: String,
         status: Status,
         name: String,
+        capabilities: Option<Capabilities>,
     },
     /// A contact went offline (`FLN`).
     Offline { account: String },
@@ -253,7 +310,9 @@ enum Phase {
     Idle,
     Ver,
     Inf,
+    Cvr,
     UsrInitial,
+    Passport,
     UsrResponse,
     Redirected,
     SignedIn,
@@ -275,6 +334,10 @@ struct SyncState {
     last_lst: Option<String>,
     done: bool,
     deadline: Option<Instant>,
+    /// MSNP8: the announced `LST` and `LSG` counts, and how many have arrived.
+    counts: Option<(u32, u32)>,
+    lst_seen: u32,
+    lsg_seen: u32,
 }
 
 /// The notification-server session of one sign-in.
@@ -282,6 +345,8 @@ struct SyncState {
 pub struct Notification {
     config: NsConfig,
     phase: Phase,
+    dialect: Option<Dialect>,
+    cvr_trid: TrId,
     decoder: Decoder,
     next_trid: TrId,
     next_op: u64,
@@ -307,6 +372,8 @@ impl Notification {
         Notification {
             config,
             phase: Phase::Idle,
+            dialect: None,
+            cvr_trid: 0,
             decoder: Decoder::new(Direction::FromServer, Limits::CLIENT),
             next_trid: 1,
             next_op: 1,
@@ -345,6 +412,11 @@ impl Notification {
         &self.config.account
     }
 
+    /// The dialect the server chose (known after the `VER` reply).
+    pub fn dialect(&self) -> Option<Dialect> {
+        self.dialect
+    }
+
     /// Whether `USR … OK` has been received and the session is still alive.
     pub fn is_signed_in(&self) -> bool {
         self.phase == Phase::SignedIn
@@ -361,14 +433,48 @@ impl Notification {
         self.next_trid = 1;
         self.login_deadline = Some(now + LOGIN_TIMEOUT);
         self.phase = Phase::Ver;
+        self.dialect = None;
         let trid = self.trid();
         self.send(
             ClientCommand::Ver {
                 trid,
-                dialects: vec!["MSNP7".into(), "CVR0".into()],
+                dialects: self.config.protocol.ver_tokens(),
             },
             now,
         );
+    }
+
+    /// MSNP8: the Passport login server gave `ticket` for the challenge of
+    /// [`NsEvent::PassportNeeded`]: present it with `USR … TWN S`. Ignored unless the session is
+    /// waiting for it.
+    pub fn handle_passport_ticket(&mut self, ticket: &str, now: Instant) {
+        if self.phase != Phase::Passport {
+            return;
+        }
+        if !is_valid_ticket(ticket) {
+            self.fail_login(LoginError::Passport(PassportError::BadResponse(
+                "the ticket cannot be sent on the notification connection".into(),
+            )));
+            return;
+        }
+        self.phase = Phase::UsrResponse;
+        self.login_deadline = Some(now + LOGIN_TIMEOUT);
+        let trid = self.trid();
+        self.send(
+            ClientCommand::UsrTwnResponse {
+                trid,
+                ticket: ticket.to_string(),
+            },
+            now,
+        );
+    }
+
+    /// MSNP8: the Passport step failed; the sign-in fails with [`LoginError::Passport`].
+    /// Ignored unless the session is waiting for a ticket.
+    pub fn handle_passport_failed(&mut self, error: PassportError) {
+        if self.phase == Phase::Passport {
+            self.fail_login(LoginError::Passport(error));
+        }
     }
 
     /// Connected to the server named by the last [`NsEvent::Redirect`]: sign in there.
@@ -443,7 +549,8 @@ impl Notification {
             return Err(RequestError::NotSignedIn);
         }
         // Validate before taking a TrID, so a refused request leaves no gap in the sequence.
-        let cmd = build_request(&request, self.next_trid, &self.config.account)?;
+        let dialect = self.dialect.unwrap_or(Dialect::Msnp7);
+        let cmd = build_request(&request, self.next_trid, &self.config.account, dialect)?;
         let trid = self.trid();
         if let NsRequest::SetStatus(status) = &request {
             self.status = status.clone();
@@ -590,13 +697,42 @@ impl Notification {
     fn handle_login(&mut self, cmd: ServerCommand, now: Instant) {
         match cmd {
             ServerCommand::Ver { dialects, .. } if self.phase == Phase::Ver => {
-                if !dialects.iter().any(|d| d == "MSNP7") {
-                    self.fail_login(LoginError::VersionRefused);
-                    return;
+                match Dialect::chosen(&dialects, self.config.protocol.dialects()) {
+                    None => self.fail_login(LoginError::VersionRefused),
+                    Some(Dialect::Msnp7) => {
+                        self.dialect = Some(Dialect::Msnp7);
+                        self.phase = Phase::Inf;
+                        let trid = self.trid();
+                        self.send(ClientCommand::Inf { trid }, now);
+                    }
+                    Some(Dialect::Msnp8) => {
+                        // msnp8.md §1.1: VER → CVR → USR TWN I; no INF under MSNP8.
+                        self.dialect = Some(Dialect::Msnp8);
+                        self.phase = Phase::Cvr;
+                        let trid = self.trid();
+                        self.cvr_trid = trid;
+                        let fields = cvr_fields(&self.config.locale, &self.config.account);
+                        self.send(ClientCommand::Cvr { trid, fields }, now);
+                    }
                 }
-                self.phase = Phase::Inf;
-                let trid = self.trid();
-                self.send(ClientCommand::Inf { trid }, now);
+            }
+            ServerCommand::Cvr { trid, .. }
+                if self.phase == Phase::Cvr && trid == self.cvr_trid =>
+            {
+                self.send_usr_twn_initial(now);
+            }
+            // A refused CVR (710) is informational: sign in anyway.
+            ServerCommand::Error {
+                trid: Some(trid), ..
+            } if self.phase == Phase::Cvr && trid == self.cvr_trid => {
+                self.send_usr_twn_initial(now);
+            }
+            ServerCommand::UsrTwnChallenge { challenge, .. }
+                if self.phase == Phase::UsrInitial && self.dialect == Some(Dialect::Msnp8) =>
+            {
+                self.phase = Phase::Passport;
+                self.login_deadline = Some(now + PASSPORT_TIMEOUT);
+                self.events.push_back(NsEvent::PassportNeeded { challenge });
             }
             ServerCommand::Inf { methods, .. } if self.phase == Phase::Inf => {
                 if !methods.iter().any(|m| m == "MD5") {
@@ -617,7 +753,9 @@ impl Notification {
                 self.phase = Phase::Redirected;
                 self.events.push_back(NsEvent::Redirect { address });
             }
-            ServerCommand::UsrMd5Salt { salt, .. } if self.phase == Phase::UsrInitial => {
+            ServerCommand::UsrMd5Salt { salt, .. }
+                if self.phase == Phase::UsrInitial && self.dialect == Some(Dialect::Msnp7) =>
+            {
                 self.phase = Phase::UsrResponse;
                 let trid = self.trid();
                 let hash = md5_login_hash(&salt, &self.config.password);
@@ -636,6 +774,7 @@ impl Notification {
                     account,
                     display_name: self.display_name.clone(),
                     verified: verified.as_deref() != Some("0"),
+                    dialect: self.dialect.unwrap_or(Dialect::Msnp7),
                 });
                 let trid = self.trid();
                 let version = self.config.cache.as_ref().map_or(0, |c| c.version);
@@ -648,7 +787,18 @@ impl Notification {
                 self.send(ClientCommand::Syn { trid, version }, now);
             }
             ServerCommand::Error { error, .. } => {
+                let msnp8 = self.dialect == Some(Dialect::Msnp8);
                 let e = match error {
+                    ServerError::AuthenticationFailed
+                        if msnp8 && self.phase == Phase::UsrInitial =>
+                    {
+                        LoginError::InvalidAccount
+                    }
+                    ServerError::AuthenticationFailed | ServerError::BadTicket
+                        if msnp8 && self.phase == Phase::UsrResponse =>
+                    {
+                        LoginError::TicketRejected
+                    }
                     ServerError::AuthenticationFailed => LoginError::AuthenticationFailed,
                     other => LoginError::Server(other),
                 };
@@ -658,6 +808,13 @@ impl Notification {
             // Anything else before sign-in (a CVR reply, an unknown line) is ignored.
             _ => {}
         }
+    }
+
+    fn send_usr_twn_initial(&mut self, now: Instant) {
+        self.phase = Phase::UsrInitial;
+        let trid = self.trid();
+        let account = self.config.account.clone();
+        self.send(ClientCommand::UsrTwnInitial { trid, account }, now);
     }
 
     fn signed_out(&mut self, reason: Option<String>) {
@@ -676,21 +833,99 @@ impl Notification {
         !self.sync.done && trid == self.sync.trid
     }
 
+    fn fresh_list(&self, version: u32) -> ContactList {
+        // GTC/BLP may arrive after the lists (one Escargot revision): keep the old values until
+        // they do.
+        ContactList {
+            version,
+            add_prompt: self.list.add_prompt,
+            privacy: self.list.privacy,
+            ..ContactList::default()
+        }
+    }
+
+    /// MSNP8: the data set is complete once the announced `LSG` and `LST` lines arrived
+    /// (msnp8.md §4.3).
+    fn check_sync_counts(&mut self, now: Instant) {
+        if let Some((contacts, groups)) = self.sync.counts {
+            if self.sync.lst_seen >= contacts && self.sync.lsg_seen >= groups {
+                self.finish_sync(now);
+            }
+        }
+    }
+
     fn handle_signed_in(&mut self, cmd: ServerCommand, now: Instant) {
+        // An address-less BPR belongs to the LST right before it (and its other BPRs) only.
+        if !matches!(
+            cmd,
+            ServerCommand::Bpr { .. } | ServerCommand::Lst { .. } | ServerCommand::Lst8 { .. }
+        ) {
+            self.sync.last_lst = None;
+        }
         match cmd {
             ServerCommand::Syn { trid, version } if self.is_sync_line(trid) => {
                 if version == self.sync.sent_version && self.config.cache.is_some() {
                     self.finish_sync_from_cache(now);
                 } else {
-                    let mut fresh = ContactList {
-                        version,
-                        ..ContactList::default()
-                    };
-                    // GTC/BLP may arrive after the lists (one Escargot revision): keep the old
-                    // values until they do.
-                    fresh.add_prompt = self.list.add_prompt;
-                    fresh.privacy = self.list.privacy;
-                    self.sync.building = Some(fresh);
+                    self.sync.building = Some(self.fresh_list(version));
+                    if self.dialect == Some(Dialect::Msnp8) {
+                        // MSNP8 announces the data with counts; without them nothing follows.
+                        self.finish_sync(now);
+                    }
+                }
+            }
+            ServerCommand::Syn8 {
+                trid,
+                version,
+                contacts,
+                groups,
+            } if self.is_sync_line(trid) => {
+                self.sync.building = Some(self.fresh_list(version));
+                self.sync.counts = Some((contacts, groups));
+                self.check_sync_counts(now);
+            }
+            ServerCommand::Gtc8 { prompt } => match self.sync.building.as_mut() {
+                Some(b) => b.add_prompt = prompt,
+                None => {
+                    self.list.add_prompt = prompt;
+                    self.settings_changed();
+                }
+            },
+            ServerCommand::Blp8 { privacy } => match self.sync.building.as_mut() {
+                Some(b) => b.privacy = privacy,
+                None => {
+                    self.list.privacy = privacy;
+                    self.settings_changed();
+                }
+            },
+            ServerCommand::Lsg8 { group, name } => {
+                if let Some(b) = self.sync.building.as_mut() {
+                    b.groups.insert(group, name.decode());
+                    self.sync.lsg_seen += 1;
+                    self.check_sync_counts(now);
+                }
+            }
+            ServerCommand::Lst8 {
+                account,
+                name,
+                lists,
+                groups,
+            } => {
+                if let Some(b) = self.sync.building.as_mut() {
+                    let name = name.decode();
+                    for list in lists_of_mask(lists) {
+                        if list == List::Forward {
+                            // msnp8.md §4.4: groups count only with the FL bit; missing → 0.
+                            for g in groups.clone().unwrap_or_else(|| vec![0]) {
+                                b.add(List::Forward, &account, &name, Some(g));
+                            }
+                        } else {
+                            b.add(list, &account, &name, None);
+                        }
+                    }
+                    self.sync.last_lst = Some(account);
+                    self.sync.lst_seen += 1;
+                    self.check_sync_counts(now);
                 }
             }
             ServerCommand::Gtc {
@@ -924,18 +1159,20 @@ impl Notification {
                 status,
                 account,
                 name,
+                capabilities,
                 ..
             }
             | ServerCommand::Nln {
                 status,
                 account,
                 name,
-                ..
+                capabilities,
             } if !account.eq_ignore_ascii_case(&self.config.account) => {
                 self.events.push_back(NsEvent::Presence {
                     account,
                     status,
                     name: name.decode(),
+                    capabilities: capabilities.as_deref().and_then(Capabilities::parse),
                 });
             }
             ServerCommand::Fln { account }
@@ -1152,14 +1389,17 @@ fn build_request(
     request: &NsRequest,
     trid: TrId,
     own: &str,
+    dialect: Dialect,
 ) -> Result<ClientCommand, RequestError> {
     Ok(match request {
         NsRequest::SetStatus(status) => {
             check_status(status)?;
+            // MSNP8 needs the capabilities number: Escargot ignores a CHG without it.
+            let capabilities = (dialect == Dialect::Msnp8).then(|| Capabilities::OWN.to_string());
             ClientCommand::Chg {
                 trid,
                 status: status.clone(),
-                capabilities: None,
+                capabilities,
             }
         }
         NsRequest::SetDisplayName(name) => ClientCommand::Rea {

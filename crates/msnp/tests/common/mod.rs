@@ -145,3 +145,85 @@ pub fn recorded(text: &str, connection: &str) -> Vec<Item> {
     }
     items
 }
+
+/// One step of an MSNP8 example block: a protocol line, or an HTTP message (msnp8.md §3.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// A protocol line (or comment).
+    Line(Item),
+    /// An HTTP request: its header lines, without line ends.
+    HttpRequest(Vec<String>),
+    /// An HTTP answer: its header lines and its body.
+    HttpResponse(Vec<String>, String),
+}
+
+fn is_header_line(text: &str) -> bool {
+    text.split_once(": ").is_some_and(|(name, _)| {
+        !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    })
+}
+
+/// Groups the HTTP lines of a block read by [`blocks`] into messages: a request starts with a
+/// `C: GET …` line, an answer with `S: HTTP/…`; the `Name: value` lines after it are its headers
+/// (the bare `C:`/`S:` end lines are not items, and the body pieces were appended to the last
+/// header line by [`blocks`]).
+pub fn with_http(items: &[Item]) -> Vec<Step> {
+    let mut out: Vec<Step> = Vec::new();
+    for item in items {
+        let text = match item {
+            Item::Client(b) | Item::Server(b) => String::from_utf8_lossy(b).into_owned(),
+            Item::Comment(_) => {
+                out.push(Step::Line(item.clone()));
+                continue;
+            }
+        };
+        let (line, body) = text.split_once("\r\n").unwrap_or((&text, ""));
+        let continues = |out: &mut Vec<Step>| match (out.last_mut(), item) {
+            (Some(Step::HttpRequest(lines)), Item::Client(_)) => {
+                lines.push(line.to_string());
+                true
+            }
+            (Some(Step::HttpResponse(lines, b)), Item::Server(_)) => {
+                lines.push(line.to_string());
+                b.push_str(body);
+                true
+            }
+            _ => false,
+        };
+        match item {
+            Item::Client(_) if line.starts_with("GET ") => {
+                out.push(Step::HttpRequest(vec![line.to_string()]))
+            }
+            Item::Server(_) if line.starts_with("HTTP/") => {
+                out.push(Step::HttpResponse(vec![line.to_string()], body.to_string()))
+            }
+            _ if is_header_line(line) && continues(&mut out) => {}
+            _ => out.push(Step::Line(item.clone())),
+        }
+    }
+    out
+}
+
+/// Status and headers of an HTTP answer given as raw bytes (a recorded `S>C` HTTP message) or
+/// as lines.
+pub fn http_head(lines: &[String]) -> (u16, Vec<(String, String)>) {
+    let status = lines
+        .first()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("an HTTP status line");
+    let headers = lines
+        .iter()
+        .skip(1)
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.to_string(), v.trim().to_string()))
+        .collect();
+    (status, headers)
+}
+
+/// The header lines of a raw HTTP message (up to the empty line).
+pub fn http_lines(bytes: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(bytes);
+    let head = text.split("\r\n\r\n").next().unwrap_or("");
+    head.split("\r\n").map(str::to_string).collect()
+}
