@@ -10,12 +10,12 @@ use std::time::Duration;
 use msnp::proto::codec::{Decoder, Direction, Frame, Limits};
 use msnp::proto::command::{ServerCommand, Status};
 use msnp::proto::names::WireName;
+use msnp::proto::payload::{self, Payload};
 use tokio::sync::{mpsc, watch};
 
 use crate::config::{AccountSpec, Config};
 use crate::core::{ConnId, Core, Out, Outlet};
 use crate::net::Shared;
-use crate::payload::{self, Kind};
 use crate::store::FlEntry;
 
 /// The demo user's address.
@@ -363,18 +363,18 @@ async fn bot_sb(
         };
         for cmd in cmds {
             match cmd {
-                ServerCommand::Msg { payload, .. } => match payload::classify(&payload) {
-                    Kind::Text(body) => {
+                ServerCommand::Msg { payload, .. } => match Payload::parse(&payload) {
+                    Payload::Text(t) => {
                         send(&mut shared.lock(), "U", payload::typing(DEMO_BOT));
                         tokio::time::sleep(BOT_TYPING_DELAY).await;
                         send(
                             &mut shared.lock(),
                             "N",
-                            payload::text(&format!("Echo: {body}")),
+                            payload::text_message_plain(&format!("Echo: {}", t.text)),
                         );
                     }
-                    Kind::Nudge => send(&mut shared.lock(), "N", payload::nudge()),
-                    Kind::Typing | Kind::Other => {}
+                    Payload::Nudge => send(&mut shared.lock(), "N", payload::nudge()),
+                    _ => {}
                 },
                 ServerCommand::Bye { .. } => {
                     let mut core = shared.lock();

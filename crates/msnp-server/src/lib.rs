@@ -45,7 +45,6 @@ mod demo;
 mod lists;
 mod net;
 mod ns;
-pub mod payload;
 mod sb;
 mod store;
 

@@ -7,9 +7,9 @@ use msnp::proto::auth::{challenge_answer, challenge_key_for, md5_login_hash};
 use msnp::proto::codec::Frame;
 use msnp::proto::command::{parse_u32, ClientCommand, LstEntry, ServerCommand, Status, TrId};
 use msnp::proto::names::{is_valid_account, WireName};
+use msnp::proto::payload;
 
 use crate::core::{key, random_digits, unix_now, ConnId, Core, NsConn, NsRole, Out, Outlet};
-use crate::payload;
 
 /// Dialects offered in `VER` that this server speaks (all MD5 dialects).
 const DIALECTS: &[&str] = &["MSNP7", "MSNP6", "MSNP5", "MSNP4", "MSNP3", "MSNP2"];
@@ -311,13 +311,18 @@ impl Core {
                 verified: Some("1".into()),
             },
         );
-        let peer = self.ns.get(&conn).and_then(|c| c.peer);
+        // A virtual session has no socket: it is "on" the server's own machine.
+        let (ip, port) = self
+            .ns
+            .get(&conn)
+            .and_then(|c| c.peer)
+            .map_or_else(|| ("127.0.0.1".to_string(), 0), |a| (a.ip().to_string(), a.port()));
         self.send(
             conn,
             &ServerCommand::Msg {
                 sender: "Hotmail".into(),
                 sender_name: WireName::from_wire("Hotmail"),
-                payload: payload::profile(&account, unix_now(), peer),
+                payload: payload::profile(&account, unix_now(), &ip, port),
             },
         );
     }
