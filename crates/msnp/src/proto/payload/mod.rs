@@ -560,7 +560,12 @@ pub fn client_caps(name: &str, logging: &ChatLogging) -> Vec<u8> {
 /// A profile message (`text/x-msmsgsprofile`, messages.md §2.1) as a server sends it right
 /// after `USR … OK`: the fields of the reference example in its order, Passport data left empty,
 /// `ClientIP`/`ClientPort` as the server sees the client's connection.
-pub fn profile(preferred_email: &str, login_time: u64, client_ip: &str, client_port: u16) -> Vec<u8> {
+pub fn profile(
+    preferred_email: &str,
+    login_time: u64,
+    client_ip: &str,
+    client_port: u16,
+) -> Vec<u8> {
     let login_time = login_time.to_string();
     let client_port = client_port.to_string();
     mime::build(
