@@ -39,6 +39,7 @@
 //!   [`Config::sb_idle_timeout`] (5 minutes) is closed (the others see `BYE`); an unanswered
 //!   challenge closes after [`Config::challenge_timeout`] (50 s).
 
+mod bot_files;
 mod config;
 mod core;
 mod demo;

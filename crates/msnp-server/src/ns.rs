@@ -312,11 +312,10 @@ impl Core {
             },
         );
         // A virtual session has no socket: it is "on" the server's own machine.
-        let (ip, port) = self
-            .ns
-            .get(&conn)
-            .and_then(|c| c.peer)
-            .map_or_else(|| ("127.0.0.1".to_string(), 0), |a| (a.ip().to_string(), a.port()));
+        let (ip, port) = self.ns.get(&conn).and_then(|c| c.peer).map_or_else(
+            || ("127.0.0.1".to_string(), 0),
+            |a| (a.ip().to_string(), a.port()),
+        );
         self.send(
             conn,
             &ServerCommand::Msg {
