@@ -45,8 +45,9 @@ pub type ConversationId = u64;
 /// [`FIRST_INCOMING_TRANSFER`] up ([`Event::FileOffered`]).
 pub type TransferId = u64;
 
-/// The first id the engine gives to an incoming offer; the application's ids stay below it.
-pub const FIRST_INCOMING_TRANSFER: TransferId = 1 << 63;
+/// The first id the engine gives to an incoming offer (2^32, so ids stay exact in JSON); the
+/// application's ids stay below it.
+pub const FIRST_INCOMING_TRANSFER: TransferId = 1 << 32;
 
 /// Message ids from here up are the engine's own (file-transfer invitations); the application's
 /// message ids (`SendTo`, `SendInConversation`) must stay below, and its delivery events never
