@@ -331,7 +331,7 @@ impl Transfers {
         if transfer >= FIRST_INCOMING_TRANSFER || self.items.contains_key(&transfer) {
             return self.emit(Event::TransferFailed {
                 transfer,
-                reason: "This transfer number is already in use".into(),
+                reason: "This transfer number is already in use or reserved for offers".into(),
             });
         }
         let opened = std::fs::File::open(&path).and_then(|f| {
