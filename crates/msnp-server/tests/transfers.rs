@@ -786,6 +786,65 @@ fn an_unreachable_sender_fails_in_words() {
 }
 
 #[test]
+fn other_applications_bad_sizes_and_group_offers_are_not_offered() {
+    let server = server_for(&[ALICE, BOB, CAROL], |_| {});
+    let mut bob = Client::signed_in(&server, BOB);
+    let mut carol = FakeSender::start(&server, &mut bob);
+    // Another application (voice): REJECT_NOT_INSTALLED.
+    let voice = Invitation::new(msnp::proto::payload::InviteCommand::Invite, "81")
+        .with("Application-Name", "Voice")
+        .with("Application-GUID", msnp::proto::payload::invite::VOICE_GUID);
+    carol.sb.msg("N", &voice.build());
+    assert_eq!(
+        carol.next_invitation(),
+        FileInvite::Cancel {
+            cookie: 81,
+            code: Some(CancelCode::RejectNotInstalled)
+        }
+    );
+    // An invalid size: REJECT.
+    let mut bad = Invitation::file_transfer_invite("82", "x.bin", 1, false);
+    for (name, value) in &mut bad.fields {
+        if name == "Application-FileSize" {
+            *value = "-5".into();
+        }
+    }
+    carol.sb.msg("N", &bad.build());
+    assert_eq!(
+        carol.next_invitation(),
+        FileInvite::Cancel {
+            cookie: 82,
+            code: Some(CancelCode::Reject)
+        }
+    );
+    // With a third person in the switchboard, an offer is ignored (msnftp.md §2.1).
+    let mut alice = Client::signed_in(&server, ALICE);
+    let t = carol.sb.cmd("CAL", ALICE);
+    assert!(carol
+        .sb
+        .next_line()
+        .starts_with(&format!("CAL {t} RINGING")));
+    carol.sb.until(|l| l.starts_with(&format!("JOI {ALICE}")));
+    bob.wait(|e| matches!(e, Event::Joined { account, .. } if account == ALICE));
+    carol.invite(83, "group.txt", 5);
+    carol.sb.msg(
+        "N",
+        &msnp::proto::payload::text_message_plain("after the offer"),
+    );
+    let (_, text) = bob.wait_text(CAROL);
+    assert_eq!(text, "after the offer");
+    assert!(
+        !bob.seen
+            .iter()
+            .any(|e| matches!(e, Event::FileOffered { .. })),
+        "{:?}",
+        bob.seen
+    );
+    alice.stop();
+    bob.stop();
+}
+
+#[test]
 fn the_demo_bot_answers_with_the_sha256_it_received() {
     let mut config = Config::loopback(Vec::new());
     config.demo = true;
