@@ -818,7 +818,7 @@ fn other_applications_bad_sizes_and_group_offers_are_not_offered() {
         }
     );
     // With a third person in the switchboard, an offer is ignored (msnftp.md §2.1).
-    let mut alice = Client::signed_in(&server, ALICE);
+    let alice = Client::signed_in(&server, ALICE);
     let t = carol.sb.cmd("CAL", ALICE);
     assert!(carol
         .sb
