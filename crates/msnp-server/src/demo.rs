@@ -10,12 +10,13 @@ use std::time::Duration;
 use msnp::proto::codec::{Decoder, Direction, Frame, Limits};
 use msnp::proto::command::{ServerCommand, Status};
 use msnp::proto::names::WireName;
+use msnp::proto::payload::{self, Payload};
 use tokio::sync::{mpsc, watch};
 
+use crate::bot_files::BotFiles;
 use crate::config::{AccountSpec, Config};
 use crate::core::{ConnId, Core, Out, Outlet};
 use crate::net::Shared;
-use crate::payload::{self, Kind};
 use crate::store::FlEntry;
 
 /// The demo user's address.
@@ -338,8 +339,8 @@ async fn bot_ns(
     }
 }
 
-/// The bot in one switchboard: echoes text (after a typing notification), returns nudges, and
-/// leaves when alone.
+/// The bot in one switchboard: echoes text (after a typing notification), returns nudges,
+/// receives offered files and tells their size and SHA-256 ([`BotFiles`]), and leaves when alone.
 async fn bot_sb(
     shared: Arc<Shared>,
     conn: ConnId,
@@ -352,9 +353,15 @@ async fn bot_sb(
         trid += 1;
         core.sb_frame(conn, frame(format!("MSG {trid} {ack}"), Some(payload)));
     };
+    let mut files = BotFiles::default();
+    let (results_tx, mut results) = mpsc::unbounded_channel();
     loop {
         let out = tokio::select! {
             o = rx.recv() => o,
+            Some(payload) = results.recv() => {
+                send(&mut shared.lock(), "N", payload);
+                continue;
+            }
             _ = stop.changed() => None,
         };
         let Some(out) = out else { break };
@@ -363,18 +370,23 @@ async fn bot_sb(
         };
         for cmd in cmds {
             match cmd {
-                ServerCommand::Msg { payload, .. } => match payload::classify(&payload) {
-                    Kind::Text(body) => {
+                ServerCommand::Msg { payload, .. } => match Payload::parse(&payload) {
+                    Payload::Text(t) => {
                         send(&mut shared.lock(), "U", payload::typing(DEMO_BOT));
                         tokio::time::sleep(BOT_TYPING_DELAY).await;
                         send(
                             &mut shared.lock(),
                             "N",
-                            payload::text(&format!("Echo: {body}")),
+                            payload::text_message_plain(&format!("Echo: {}", t.text)),
                         );
                     }
-                    Kind::Nudge => send(&mut shared.lock(), "N", payload::nudge()),
-                    Kind::Typing | Kind::Other => {}
+                    Payload::Nudge => send(&mut shared.lock(), "N", payload::nudge()),
+                    Payload::Invitation(invitation) => {
+                        for reply in files.handle(DEMO_BOT, &invitation, &results_tx) {
+                            send(&mut shared.lock(), "N", reply);
+                        }
+                    }
+                    _ => {}
                 },
                 ServerCommand::Bye { .. } => {
                     let mut core = shared.lock();

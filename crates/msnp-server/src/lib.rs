@@ -49,6 +49,7 @@
 //!   [`Config::sb_idle_timeout`] (5 minutes) is closed (the others see `BYE`); an unanswered
 //!   challenge closes after [`Config::challenge_timeout`] (50 s).
 
+mod bot_files;
 mod config;
 mod core;
 mod demo;
@@ -56,7 +57,6 @@ mod https;
 mod lists;
 mod net;
 mod ns;
-pub mod payload;
 mod sb;
 mod store;
 mod tls;

@@ -8,9 +8,9 @@ use msnp::proto::codec::Frame;
 use msnp::proto::command::{parse_u32, ClientCommand, List, LstEntry, ServerCommand, Status, TrId};
 use msnp::proto::msnp8::{list_bit, Capabilities};
 use msnp::proto::names::{is_valid_account, WireName};
+use msnp::proto::payload;
 
 use crate::core::{key, random_digits, unix_now, ConnId, Core, NsConn, NsRole, Out, Outlet};
-use crate::payload;
 
 /// Dialects offered in `VER` that this server speaks, highest first: MSNP8 (when its Passport
 /// endpoints run) and every MD5 dialect.
@@ -419,13 +419,17 @@ impl Core {
                 restricted: restricted.map(str::to_string),
             },
         );
-        let peer = self.ns.get(&conn).and_then(|c| c.peer);
+        // A virtual session has no socket: it is "on" the server's own machine.
+        let (ip, port) = self.ns.get(&conn).and_then(|c| c.peer).map_or_else(
+            || ("127.0.0.1".to_string(), 0),
+            |a| (a.ip().to_string(), a.port()),
+        );
         self.send(
             conn,
             &ServerCommand::Msg {
                 sender: "Hotmail".into(),
                 sender_name: WireName::from_wire("Hotmail"),
-                payload: payload::profile(account, unix_now(), peer),
+                payload: payload::profile(account, unix_now(), &ip, port),
             },
         );
     }

@@ -4,6 +4,7 @@ mod common;
 
 use common::*;
 use msnp::proto::command::{List, ServerCommand};
+use msnp::proto::payload::{self, Payload};
 use msnp_server::{Config, Server, DEMO_ACCOUNT, DEMO_BOT, DEMO_PASSWORD};
 
 #[test]
@@ -47,24 +48,27 @@ fn demo_account_has_contacts_presence_and_an_echo_bot() {
     let t = sb.cmd("CAL", DEMO_BOT);
     assert!(sb.next_line().starts_with(&format!("CAL {t} RINGING")));
     sb.expect(&format!("JOI {DEMO_BOT} Echo%20Bot"));
-    let t = sb.msg("A", &msnp_server::payload::text("Hello, bot"));
+    let t = sb.msg("A", &payload::text_message_plain("Hello, bot"));
     sb.expect(&format!("ACK {t}"));
     let next_payload = |sb: &mut Client| match sb.next() {
         ServerCommand::Msg {
             sender, payload, ..
         } => {
             assert_eq!(sender, DEMO_BOT);
-            msnp_server::payload::classify(&payload)
+            Payload::parse(&payload)
         }
         other => panic!("{other:?}"),
     };
-    assert_eq!(next_payload(&mut sb), msnp_server::payload::Kind::Typing);
-    assert_eq!(
+    assert!(matches!(
         next_payload(&mut sb),
-        msnp_server::payload::Kind::Text("Echo: Hello, bot".into())
-    );
-    sb.msg("N", &msnp_server::payload::nudge());
-    assert_eq!(next_payload(&mut sb), msnp_server::payload::Kind::Nudge);
+        Payload::Typing { user } if user == DEMO_BOT
+    ));
+    assert!(matches!(
+        next_payload(&mut sb),
+        Payload::Text(t) if t.text == "Echo: Hello, bot"
+    ));
+    sb.msg("N", &payload::nudge());
+    assert_eq!(next_payload(&mut sb), Payload::Nudge);
     sb.line("OUT");
     sb.expect_closed();
     assert!(srv.wait_for(WAIT, |s| s.switchboards().is_empty()));

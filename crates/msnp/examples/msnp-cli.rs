@@ -12,12 +12,17 @@
 //!
 //! Commands on stdin, one per line: `status CODE`, `name TEXT`, `add LIST EMAIL`,
 //! `remove LIST EMAIL`, `msg EMAIL TEXT`, `typing EMAIL`, `nudge EMAIL`, `send-file EMAIL PATH`,
-//! `accept-file COOKIE DIR`, `list`, `quit`. Every event is printed as one JSON object per line.
+//! `accept-file COOKIE DIR`, `decline-file COOKIE`, `cancel-transfer ID`, `list`, `quit`. Every
+//! event is printed as one JSON object per line; a finished transfer's line carries the SHA-256
+//! of the file.
 
-use std::io::{BufRead, Write};
+use std::collections::HashMap;
+use std::io::{BufRead, Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 
-use msnp::client::{self, ClientConfig, Event, Request};
+use msnp::client::{self, ClientConfig, Event, Request, TransferId};
 use msnp::proto::command::{AckMode, List, Status};
 use msnp::proto::contacts::{ContactEntry, ContactList};
 use msnp::proto::msnp8::ProtocolChoice;
@@ -98,7 +103,10 @@ fn main() -> ExitCode {
     let requests = session.requests.clone();
     let own = passport.clone();
     let list_tx = local_tx.clone();
-    std::thread::spawn(move || read_commands(&requests, &own, &list_tx));
+    // Offers by invitation cookie, for `accept-file COOKIE DIR`.
+    let offers: Offers = Arc::default();
+    let offers_in = offers.clone();
+    std::thread::spawn(move || read_commands(&requests, &own, &list_tx, &offers_in));
     let events = session.events.clone();
     std::thread::spawn(move || {
         while let Ok(event) = events.recv_blocking() {
@@ -135,12 +143,23 @@ fn main() -> ExitCode {
         if matches!(event, Event::Stopped) {
             break;
         }
+        if let Event::FileOffered {
+            transfer, cookie, ..
+        } = &event
+        {
+            if let Ok(mut offers) = offers.lock() {
+                offers.insert(*cookie, *transfer);
+            }
+        }
         if let Some(v) = describe(&event, &mut list) {
             print(v);
         }
     }
     ExitCode::SUCCESS
 }
+
+/// Pending offers: invitation cookie → transfer.
+type Offers = Arc<Mutex<HashMap<u32, TransferId>>>;
 
 /// What the main loop waits for: an engine event, or the `list` command.
 enum Local {
@@ -163,8 +182,14 @@ fn read_commands(
     requests: &async_channel::Sender<Request>,
     own: &str,
     local: &std::sync::mpsc::Sender<Local>,
+    offers: &Offers,
 ) {
     let mut next_id = 1u64;
+    let mut next_transfer: TransferId = 1;
+    let offer = |cookie: &str| -> Option<TransferId> {
+        let cookie: u32 = cookie.parse().ok()?;
+        offers.lock().ok()?.get(&cookie).copied()
+    };
     let stdin = std::io::stdin();
     for line in stdin.lock().lines() {
         let Ok(line) = line else { break };
@@ -255,9 +280,42 @@ fn read_commands(
                     payload: payload::nudge(),
                 });
             }
-            "send-file" | "accept-file" => error(format!(
-                "{cmd} is not yet supported (file transfer is not built yet)"
-            )),
+            "send-file" => {
+                let Some((to, path)) = rest.split_once(' ') else {
+                    error("usage: send-file EMAIL PATH");
+                    continue;
+                };
+                let transfer = next_transfer;
+                next_transfer += 1;
+                let path = PathBuf::from(path.trim());
+                print(
+                    json!({"event": "file_sending", "transfer": transfer, "to": to, "path": path}),
+                );
+                send(Request::SendFile {
+                    transfer,
+                    to: to.to_string(),
+                    path,
+                });
+            }
+            "accept-file" => {
+                let (cookie, dir) = rest.split_once(' ').unwrap_or((rest, ""));
+                match offer(cookie) {
+                    Some(transfer) if !dir.trim().is_empty() => send(Request::AcceptFile {
+                        transfer,
+                        dir: PathBuf::from(dir.trim()),
+                    }),
+                    Some(_) => error("usage: accept-file COOKIE DIR"),
+                    None => error(format!("no file offer with cookie {cookie:?}")),
+                }
+            }
+            "decline-file" => match offer(rest) {
+                Some(transfer) => send(Request::DeclineFile { transfer }),
+                None => error(format!("no file offer with cookie {rest:?}")),
+            },
+            "cancel-transfer" => match rest.parse() {
+                Ok(transfer) => send(Request::CancelTransfer { transfer }),
+                Err(_) => error("usage: cancel-transfer ID"),
+            },
             "list" => {
                 let _ = local.send(Local::PrintList);
             }
@@ -288,6 +346,22 @@ fn list_json(list: &ContactList) -> Value {
         "groups": list.groups.iter().map(|(id, name)| json!({"id": id, "name": name})).collect::<Vec<_>>(),
         "contacts": list.contacts.values().map(contact_json).collect::<Vec<_>>(),
     })
+}
+
+/// The SHA-256 of a file, in lower-case hex, read in pieces.
+fn sha256_file(path: &Path) -> std::io::Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut file = std::fs::File::open(path)?;
+    let mut hash = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hash.update(buf.get(..n).unwrap_or_default());
+    }
+    Ok(hash.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// The JSON line for an event (and keeps `list` current).
@@ -347,6 +421,47 @@ fn describe(event: &Event, list: &mut ContactList) -> Option<Value> {
             reason,
         } => {
             json!({"event": "error", "kind": "call_failed", "conversation": conversation, "account": account, "message": reason})
+        }
+        Event::FileOffered {
+            transfer,
+            conversation,
+            from,
+            cookie,
+            name,
+            size,
+        } => json!({
+            "event": "file_offered", "transfer": transfer, "conversation": conversation,
+            "from": from, "cookie": cookie, "name": name, "size": size,
+        }),
+        Event::TransferStarted { transfer } => {
+            json!({"event": "transfer_started", "transfer": transfer})
+        }
+        Event::TransferProgress {
+            transfer,
+            bytes,
+            total,
+        } => {
+            json!({"event": "transfer_progress", "transfer": transfer, "bytes": bytes, "total": total})
+        }
+        Event::TransferCompleted {
+            transfer,
+            path,
+            confirmed,
+        } => {
+            let sha256 = sha256_file(path).ok();
+            json!({
+                "event": "transfer_completed", "transfer": transfer, "path": path,
+                "sha256": sha256, "confirmed": confirmed,
+            })
+        }
+        Event::TransferDeclined { transfer } => {
+            json!({"event": "transfer_declined", "transfer": transfer})
+        }
+        Event::TransferFailed { transfer, reason } => {
+            json!({"event": "transfer_failed", "transfer": transfer, "reason": reason})
+        }
+        Event::TransferCancelled { transfer, by_peer } => {
+            json!({"event": "transfer_cancelled", "transfer": transfer, "by_peer": by_peer})
         }
         Event::EngineFailed(text) => json!({"event": "error", "kind": "engine", "message": text}),
         Event::Stopped => json!({"event": "stopped"}),

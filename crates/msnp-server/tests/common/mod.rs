@@ -2,6 +2,8 @@
 //! server set-up on loopback.
 #![allow(dead_code)]
 
+pub mod engine;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};

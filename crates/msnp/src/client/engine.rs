@@ -1,6 +1,7 @@
 //! The engine loop: sockets, timers and reconnection around the sans-IO state machines.
 
 use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -10,11 +11,13 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use super::passport::{spawn_ticket, PassportClient};
+use super::transfer::{self, Transfers};
 use super::{ClientConfig, ConversationId, Event, Request};
 use crate::proto::command::AckMode;
 use crate::proto::contacts::account_key;
 use crate::proto::ns::{LoginError, Notification, NsConfig, NsEvent, NsRequest, SignOutReason};
 use crate::proto::passport::PassportError;
+use crate::proto::payload::Payload;
 use crate::proto::sb::{SbEvent, Switchboard};
 
 /// The first reconnection delay; it doubles after each failure.
@@ -58,6 +61,8 @@ struct SbConn {
     sb: Switchboard,
     writer: Option<OwnedWriteHalf>,
     conversation: ConversationId,
+    /// The local address of the connection (file transfers listen on it).
+    local: Option<SocketAddr>,
 }
 
 struct Engine {
@@ -79,6 +84,7 @@ struct Engine {
     passport: Option<Arc<PassportClient>>,
     /// Whether a refused MSNP8 ticket was already retried since the last sign-in.
     ticket_retried: bool,
+    transfers: Transfers,
 }
 
 /// Runs the engine until [`Request::Shutdown`] or a final sign-out.
@@ -101,6 +107,7 @@ pub(super) fn run(
     };
     runtime.block_on(async move {
         let (in_tx, mut in_rx) = mpsc::unbounded_channel();
+        let (transfers, mut transfer_reports) = Transfers::new(&config.account, events.clone());
         let mut engine = Engine {
             config,
             events: events.clone(),
@@ -119,6 +126,7 @@ pub(super) fn run(
             stopping: false,
             passport: None,
             ticket_retried: false,
+            transfers,
         };
         engine.connect_ns(engine.config.server.clone(), false);
         loop {
@@ -136,6 +144,10 @@ pub(super) fn run(
                     Err(_) => engine.handle_request(Request::Shutdown).await,
                 },
                 Some(input) = in_rx.recv() => engine.handle_input(input).await,
+                Some(report) = transfer_reports.recv() => {
+                    engine.transfers.handle_report(report);
+                    engine.pump().await;
+                }
                 () = sleep => engine.handle_timeout().await,
             }
             if engine.stopping {
@@ -148,7 +160,16 @@ pub(super) fn run(
 
 impl Engine {
     fn emit(&self, event: Event) {
-        let _ = self.events.try_send(event);
+        // The delivery of the engine's own invitation messages concerns their transfer only.
+        match &event {
+            Event::MessageDelivered { id } if transfer::is_engine_message(*id) => {}
+            Event::MessageFailed { id, .. } if transfer::is_engine_message(*id) => {
+                self.transfers.message_failed(*id)
+            }
+            _ => {
+                let _ = self.events.try_send(event);
+            }
+        }
     }
 
     fn conn_id(&mut self) -> ConnId {
@@ -234,7 +255,11 @@ impl Engine {
     fn next_deadline(&self) -> Option<Instant> {
         let ns = self.ns.as_ref().and_then(Notification::poll_timeout);
         let sbs = self.sbs.values().filter_map(|c| c.sb.poll_timeout()).min();
-        [ns, sbs, self.reconnect_at].into_iter().flatten().min()
+        let transfers = self.transfers.poll_timeout();
+        [ns, sbs, self.reconnect_at, transfers]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     async fn handle_timeout(&mut self) {
@@ -249,6 +274,7 @@ impl Engine {
         for conn in self.sbs.values_mut() {
             conn.sb.handle_timeout(now);
         }
+        self.transfers.handle_timeout(now);
         self.pump().await;
     }
 
@@ -256,7 +282,11 @@ impl Engine {
         let now = Instant::now();
         match input {
             Input::Connected(id, stream) => {
+                let local = stream.local_addr().ok();
                 if Some(id) == self.ns_conn {
+                    if let Some(local) = local {
+                        self.transfers.set_server_local(local);
+                    }
                     self.ns_writer = Some(self.attach(id, stream));
                     if let Some(ns) = self.ns.as_mut() {
                         ns.handle_connected(now);
@@ -265,6 +295,7 @@ impl Engine {
                     let writer = self.attach(id, stream);
                     if let Some(conn) = self.sbs.get_mut(&id) {
                         conn.writer = Some(writer);
+                        conn.local = local;
                         conn.sb.handle_connected(now);
                     }
                 }
@@ -306,6 +337,7 @@ impl Engine {
         let now = Instant::now();
         match request {
             Request::Ns(NsRequest::SignOut) | Request::Shutdown => {
+                self.transfers.stop_all();
                 self.close_all_switchboards();
                 if let Some(ns) = self.ns.as_mut() {
                     let _ = ns.handle_request(NsRequest::SignOut, now);
@@ -406,6 +438,11 @@ impl Engine {
                     }
                 }
             }
+            request @ (Request::SendFile { .. }
+            | Request::AcceptFile { .. }
+            | Request::DeclineFile { .. }
+            | Request::CancelTransfer { .. }
+            | Request::SetTransferOptions(_)) => self.transfers.request(request, now),
             Request::RetryNow => {
                 if self.ns.as_ref().is_none_or(Notification::is_closed) {
                     self.reconnect_at = None;
@@ -496,10 +533,28 @@ impl Engine {
         }
     }
 
+    /// Sends the invitation messages of file transfers, each in the one-to-one conversation
+    /// with its contact (msnftp.md §2.1); returns whether there were any.
+    fn send_transfer_messages(&mut self, now: Instant) -> bool {
+        let outbox = self.transfers.take_outbox();
+        let any = !outbox.is_empty();
+        for out in outbox {
+            let conversation = self.conversation_with(&out.to);
+            let message = Outgoing {
+                id: out.id,
+                ack: AckMode::NakOnly,
+                payload: out.payload,
+                resends: 0,
+            };
+            self.send_in(conversation, message, now);
+        }
+        any
+    }
+
     /// Moves bytes out of the machines and handles their events until nothing is left.
     async fn pump(&mut self) {
         for _ in 0..64 {
-            let mut progressed = false;
+            let mut progressed = self.send_transfer_messages(Instant::now());
             if let Some(ns) = self.ns.as_mut() {
                 while let Some(bytes) = ns.poll_transmit() {
                     progressed = true;
@@ -609,6 +664,7 @@ impl Engine {
                         sb,
                         writer: None,
                         conversation,
+                        local: None,
                     },
                 );
                 if let Some(conv) = self.conversations.get_mut(&conversation) {
@@ -638,6 +694,7 @@ impl Engine {
                         sb,
                         writer: None,
                         conversation,
+                        local: None,
                     };
                     for out in queued {
                         conv.resends.insert(out.id, out.resends);
@@ -657,6 +714,11 @@ impl Engine {
                             reason: format!("could not open a conversation: {error}"),
                         });
                     }
+                }
+            }
+            NsEvent::ServerMessage { payload } => {
+                if let Payload::Profile(profile) = Payload::parse(payload) {
+                    self.transfers.set_client_ip(profile.client_ipv4());
                 }
             }
             NsEvent::LoginFailed(error) => {
@@ -770,12 +832,21 @@ impl Engine {
                 name,
                 payload,
             } => {
-                self.emit(Event::Message {
-                    conversation,
-                    from,
-                    name,
-                    payload,
-                });
+                let (others, local) = self
+                    .sbs
+                    .get(&id)
+                    .map_or((0, None), |c| (c.sb.participants().len(), c.local));
+                let invitation =
+                    self.transfers
+                        .handle_message(conversation, &from, &payload, others, local);
+                if !invitation {
+                    self.emit(Event::Message {
+                        conversation,
+                        from,
+                        name,
+                        payload,
+                    });
+                }
             }
             SbEvent::Delivered { id } => self.emit(Event::MessageDelivered { id }),
             SbEvent::Failed { id, reason } => self.emit(Event::MessageFailed {

@@ -5,9 +5,12 @@
 //! It owns the notification connection (with keep-alive and reconnection with backoff), any
 //! number of switchboards, and the conversations that sit on top of them: a message for a
 //! one-to-one conversation whose switchboard the server closed is sent through a new one.
+//! File transfers (MSNFTP) are negotiated in those conversations and run over their own direct
+//! connections ([`Request::SendFile`], [`Event::FileOffered`], …).
 
 mod engine;
 pub mod passport;
+mod transfer;
 
 use std::path::PathBuf;
 use std::thread::JoinHandle;
@@ -19,6 +22,7 @@ use crate::proto::names::WireName;
 use crate::proto::ns::{NsEvent, NsRequest};
 
 pub use engine::{BACKOFF_MAX, BACKOFF_START};
+pub use transfer::TransferOptions;
 
 /// What the engine needs to sign in. Its `Debug` output never shows the password.
 #[derive(Clone)]
@@ -93,6 +97,20 @@ impl ClientConfig {
 /// A conversation, as the engine numbers them.
 pub type ConversationId = u64;
 
+/// A file transfer. Outgoing ones are numbered by the application ([`Request::SendFile`], below
+/// [`FIRST_INCOMING_TRANSFER`]); offers that arrive are numbered by the engine from
+/// [`FIRST_INCOMING_TRANSFER`] up ([`Event::FileOffered`]).
+pub type TransferId = u64;
+
+/// The first id the engine gives to an incoming offer (2^32, so ids stay exact in JSON); the
+/// application's ids stay below it.
+pub const FIRST_INCOMING_TRANSFER: TransferId = 1 << 32;
+
+/// Message ids from here up are the engine's own (file-transfer invitations); the application's
+/// message ids (`SendTo`, `SendInConversation`) must stay below, and its delivery events never
+/// mention the engine's.
+pub const FIRST_ENGINE_MESSAGE_ID: u64 = 1 << 63;
+
 /// A request from the application to the engine.
 #[derive(Debug, Clone)]
 pub enum Request {
@@ -120,6 +138,23 @@ pub enum Request {
     },
     /// Leave a conversation (closes its switchboard).
     CloseConversation { conversation: ConversationId },
+    /// Offer the file at `path` to the contact `to` (msnftp.md): an `INVITE` in the one-to-one
+    /// conversation with them, then, once they accept, a direct connection to them. `transfer`
+    /// is the application's id (below [`FIRST_INCOMING_TRANSFER`]), named by the transfer events.
+    SendFile {
+        transfer: TransferId,
+        to: String,
+        path: PathBuf,
+    },
+    /// Accept the offer [`Event::FileOffered`] announced and save the file in the folder `dir`,
+    /// under its cleaned name; an existing file is never replaced (`name (1).ext` instead).
+    AcceptFile { transfer: TransferId, dir: PathBuf },
+    /// Decline an offer.
+    DeclineFile { transfer: TransferId },
+    /// Stop a transfer at any stage, in either direction (an unanswered offer is declined).
+    CancelTransfer { transfer: TransferId },
+    /// Change the transfer settings; they apply to negotiations that start afterwards.
+    SetTransferOptions(TransferOptions),
     /// Reconnect now instead of waiting for the backoff.
     RetryNow,
     /// Sign out (if signed in) and stop the engine thread.
@@ -170,6 +205,44 @@ pub enum Event {
         account: String,
         reason: String,
     },
+    /// A contact offers a file. `name` is already cleaned (msnftp.md §5.1) and safe to show and
+    /// to save under; `cookie` is the invitation cookie. Answer with [`Request::AcceptFile`] or
+    /// [`Request::DeclineFile`].
+    FileOffered {
+        transfer: TransferId,
+        conversation: ConversationId,
+        from: String,
+        cookie: u32,
+        name: String,
+        size: u64,
+    },
+    /// The direct connection works and the file's bytes start to flow.
+    TransferStarted { transfer: TransferId },
+    /// Bytes moved so far (at most about ten of these per second and transfer, and one at the end).
+    TransferProgress {
+        transfer: TransferId,
+        bytes: u64,
+        total: u64,
+    },
+    /// The transfer is over and the file is complete: for a received file `path` is where it
+    /// was saved, for a sent one the file that was sent. `confirmed` is false when every byte
+    /// was sent but the receiver's confirmation never came ("sent, not confirmed").
+    TransferCompleted {
+        transfer: TransferId,
+        path: PathBuf,
+        confirmed: bool,
+    },
+    /// The contact declined the offer.
+    TransferDeclined { transfer: TransferId },
+    /// The transfer failed; `reason` says why, in words for the user. Nothing of a partly
+    /// received file is left behind.
+    TransferFailed {
+        transfer: TransferId,
+        reason: String,
+    },
+    /// The transfer was cancelled by the contact (`by_peer`) or by this side. Nothing of a partly
+    /// received file is left behind.
+    TransferCancelled { transfer: TransferId, by_peer: bool },
     /// The engine stopped because of an internal failure (a bug); the text says what happened.
     EngineFailed(String),
     /// The engine thread has ended (after [`Request::Shutdown`] or a final sign-out).

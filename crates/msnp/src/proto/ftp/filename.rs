@@ -2,7 +2,7 @@
 //! offered `Application-File` into a safe name for the download folder, and "name (n).ext"
 //! candidates for never overwriting an existing file.
 
-use super::nfc;
+use unicode_normalization::UnicodeNormalization;
 
 /// Longest cleaned name, in UTF-8 bytes.
 pub const MAX_NAME_BYTES: usize = 200;
@@ -67,8 +67,7 @@ fn is_removed(c: char) -> bool {
 }
 
 /// Cleans a name offered by a peer so it can be used as a file name in the download folder:
-/// no folders, drive letters or streams, no control or bidi characters, NFC (for decomposed
-/// Latin, Greek, Cyrillic and Hangul), no `<>"|?*`, no leading dot, no trailing dots or spaces,
+/// no folders, drive letters or streams, no control or bidi characters, Unicode NFC, no `<>"|?*`, no leading dot, no trailing dots or spaces,
 /// no Windows device names, at most [`MAX_NAME_BYTES`] bytes, never empty.
 pub fn sanitize_file_name(name: &str) -> String {
     // Step 2: the last path component, then what follows the last ':'.
@@ -78,7 +77,7 @@ pub fn sanitize_file_name(name: &str) -> String {
     // Step 3: control and invisible characters.
     let visible: String = base.chars().filter(|&c| !is_removed(c)).collect();
     // Step 4: NFC.
-    let composed = nfc::compose(&visible);
+    let composed: String = visible.nfc().collect();
     // Step 5: characters Windows forbids.
     let replaced: String = composed
         .chars()
@@ -250,6 +249,25 @@ mod tests {
         assert!(s.starts_with("aaaa"));
         // No extension at all.
         assert_eq!(sanitize_file_name(&"z".repeat(1000)), "z".repeat(200));
+    }
+
+    #[test]
+    fn names_are_composed_to_nfc() {
+        for (offered, saved) in [
+            ("Zu\u{308}rich", "Zürich"),
+            ("e\u{301}te\u{301}.txt", "été.txt"),
+            // a + dot below + circumflex: canonical reordering, then U+1EAD.
+            ("a\u{302}\u{323}", "\u{1EAD}"),
+            // Hangul L + V + T.
+            ("\u{1100}\u{1161}\u{11A8}", "\u{AC01}"),
+            ("\u{415}\u{308}", "\u{401}"),
+            // Kana voicing mark, outside the old hand-written table.
+            ("\u{304B}\u{3099}", "\u{304C}"),
+            ("\u{301}x", "\u{301}x"),
+            ("x\u{301}", "x\u{301}"),
+        ] {
+            assert_eq!(sanitize_file_name(offered), saved, "{offered:?}");
+        }
     }
 
     #[test]

@@ -2,62 +2,15 @@
 //! list of a `text/x-msmsgsinvite` body: `INVITE`, `ACCEPT`, `CANCEL`, with the field orders of
 //! the spec's examples, and the connector's checks of §2.7. The MIME layer lives elsewhere.
 
-use std::fmt;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-/// `Application-GUID` of file transfer.
-pub const FILE_TRANSFER_GUID: &str = "{5D3E02AB-6190-11d3-BBBB-00C04F795683}";
-/// `Application-Name` written in an `INVITE` (display text only).
-pub const APPLICATION_NAME: &str = "File Transfer";
-/// `PortX` = `Port` XOR this value.
-pub const PORTX_XOR: u16 = 0x3141;
+// The generic invitation layer is the single source of the GUID, field names, `PortX` rule and
+// cancel codes; this module only adds the typed file-transfer view on top.
+pub use crate::proto::payload::invite::{field, port_x, CancelCode};
+use crate::proto::payload::invite::{FILE_TRANSFER_APP_NAME, MSNFTP_GUID, REQUEST_DATA_IP};
+
 /// Default largest accepted `Application-FileSize` (4 GiB − 1).
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 4_294_967_295;
-/// The only `Request-Data` value.
-pub const REQUEST_DATA_IP: &str = "IP-Address:";
-
-/// Field names, written exactly like this when sending.
-pub mod field {
-    /// `Application-Name`
-    pub const APPLICATION_NAME: &str = "Application-Name";
-    /// `Application-GUID`
-    pub const APPLICATION_GUID: &str = "Application-GUID";
-    /// `Invitation-Command`
-    pub const INVITATION_COMMAND: &str = "Invitation-Command";
-    /// `Invitation-Cookie`
-    pub const INVITATION_COOKIE: &str = "Invitation-Cookie";
-    /// `Application-File`
-    pub const APPLICATION_FILE: &str = "Application-File";
-    /// `Application-FileSize`
-    pub const APPLICATION_FILE_SIZE: &str = "Application-FileSize";
-    /// `Connectivity`
-    pub const CONNECTIVITY: &str = "Connectivity";
-    /// `Launch-Application`
-    pub const LAUNCH_APPLICATION: &str = "Launch-Application";
-    /// `Request-Data`
-    pub const REQUEST_DATA: &str = "Request-Data";
-    /// `IP-Address`
-    pub const IP_ADDRESS: &str = "IP-Address";
-    /// `IP-Address-Internal`
-    pub const IP_ADDRESS_INTERNAL: &str = "IP-Address-Internal";
-    /// `Port`
-    pub const PORT: &str = "Port";
-    /// `PortX`
-    pub const PORT_X: &str = "PortX";
-    /// `PortX-Internal`
-    pub const PORT_X_INTERNAL: &str = "PortX-Internal";
-    /// `AuthCookie`
-    pub const AUTH_COOKIE: &str = "AuthCookie";
-    /// `Sender-Connect`
-    pub const SENDER_CONNECT: &str = "Sender-Connect";
-    /// `Cancel-Code`
-    pub const CANCEL_CODE: &str = "Cancel-Code";
-}
-
-/// `Port` XOR 0x3141, the `PortX` value (msnftp.md §7.4).
-pub fn port_x(port: u16) -> u16 {
-    port ^ PORTX_XOR
-}
 
 /// Why invitation fields do not make a usable file-transfer invitation.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -85,59 +38,6 @@ pub enum InviteError {
         /// Its value (empty when missing).
         value: String,
     },
-}
-
-/// `Cancel-Code` values (msnftp.md §2.6).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum CancelCode {
-    /// `REJECT`: the receiver declined.
-    Reject,
-    /// `REJECT_NOT_INSTALLED`: the receiver does not support the application.
-    RejectNotInstalled,
-    /// `TIMEOUT`: the sender withdrew the offer.
-    Timeout,
-    /// `FTTIMEOUT`: the direct connection could not be set up, or the transfer broke.
-    FtTimeout,
-    /// `OUTBANDCANCEL`: the conversation is being closed.
-    OutbandCancel,
-    /// `FAIL`: no common session protocol (other applications).
-    Fail,
-    /// Any other value: a generic cancel.
-    Other(String),
-}
-
-impl CancelCode {
-    /// The value as written in `Cancel-Code`.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Self::Reject => "REJECT",
-            Self::RejectNotInstalled => "REJECT_NOT_INSTALLED",
-            Self::Timeout => "TIMEOUT",
-            Self::FtTimeout => "FTTIMEOUT",
-            Self::OutbandCancel => "OUTBANDCANCEL",
-            Self::Fail => "FAIL",
-            Self::Other(s) => s,
-        }
-    }
-
-    /// Reads a `Cancel-Code` value (case-insensitive).
-    pub fn parse(value: &str) -> Self {
-        match value.to_ascii_uppercase().as_str() {
-            "REJECT" => Self::Reject,
-            "REJECT_NOT_INSTALLED" => Self::RejectNotInstalled,
-            "TIMEOUT" => Self::Timeout,
-            "FTTIMEOUT" => Self::FtTimeout,
-            "OUTBANDCANCEL" => Self::OutbandCancel,
-            "FAIL" => Self::Fail,
-            _ => Self::Other(value.to_owned()),
-        }
-    }
-}
-
-impl fmt::Display for CancelCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 /// The sender's offer.
@@ -406,7 +306,7 @@ impl FileInvite {
             "INVITE" => {
                 let guid = get(fields, field::APPLICATION_GUID)
                     .ok_or(InviteError::MissingField(field::APPLICATION_GUID))?;
-                if !guid.eq_ignore_ascii_case(FILE_TRANSFER_GUID) {
+                if !guid.eq_ignore_ascii_case(MSNFTP_GUID) {
                     return Err(InviteError::NotFileTransfer(guid.to_owned()));
                 }
                 let file_name = get(fields, field::APPLICATION_FILE)
@@ -431,8 +331,8 @@ impl FileInvite {
                 ip_address: opt(field::IP_ADDRESS),
                 ip_address_internal: opt(field::IP_ADDRESS_INTERNAL),
                 port: opt(field::PORT),
-                port_x: opt(field::PORT_X),
-                port_x_internal: opt(field::PORT_X_INTERNAL),
+                port_x: opt(field::PORTX),
+                port_x_internal: opt(field::PORTX_INTERNAL),
                 auth_cookie: opt(field::AUTH_COOKIE),
                 sender_connect: get(fields, field::SENDER_CONNECT)
                     .is_some_and(|v| v.eq_ignore_ascii_case("TRUE")),
@@ -453,8 +353,8 @@ impl FileInvite {
         let mut push = |name: &str, value: &str| out.push((name.to_owned(), value.to_owned()));
         match self {
             Self::Invite(i) => {
-                push(field::APPLICATION_NAME, APPLICATION_NAME);
-                push(field::APPLICATION_GUID, FILE_TRANSFER_GUID);
+                push(field::APPLICATION_NAME, FILE_TRANSFER_APP_NAME);
+                push(field::APPLICATION_GUID, MSNFTP_GUID);
                 push(field::INVITATION_COMMAND, "INVITE");
                 push(field::INVITATION_COOKIE, &i.cookie.to_string());
                 push(field::APPLICATION_FILE, &i.file_name);
@@ -478,8 +378,8 @@ impl FileInvite {
                     opt(field::IP_ADDRESS, &a.ip_address);
                     opt(field::IP_ADDRESS_INTERNAL, &a.ip_address_internal);
                     opt(field::PORT, &a.port);
-                    opt(field::PORT_X, &a.port_x);
-                    opt(field::PORT_X_INTERNAL, &a.port_x_internal);
+                    opt(field::PORTX, &a.port_x);
+                    opt(field::PORTX_INTERNAL, &a.port_x_internal);
                     opt(field::AUTH_COOKIE, &a.auth_cookie);
                     if a.sender_connect {
                         opt(field::SENDER_CONNECT, &Some("TRUE".into()));

@@ -5,7 +5,6 @@ pub mod block;
 pub mod command;
 pub mod filename;
 pub mod invite;
-mod nfc;
 pub mod session;
 
 pub use block::{Block, BlockDecoder, BlockError, BlockHeader, MAX_BLOCK_DATA};
@@ -14,5 +13,7 @@ pub use filename::{
     decode_file_name, is_executable_name, sanitize_file_name, sanitize_file_name_bytes,
     unique_path_candidate,
 };
-pub use invite::{port_x, Accept, CancelCode, Connection, FileInvite, Invite, InviteError};
+pub use invite::{
+    port_x, Accept, CancelCode, Connection, FileInvite, Invite, InviteError, DEFAULT_MAX_FILE_SIZE,
+};
 pub use session::{FtpError, FtpEvent, Receiver, Sender, TimeoutKind};

@@ -1193,6 +1193,33 @@ mod tests {
     }
 
     #[test]
+    fn receiver_calls_out_of_turn_change_nothing() {
+        let now = t0();
+        // `file_stored` before every byte is in: no BYE, no event.
+        let mut r = receiving(13, now);
+        r.handle_input(&encode_data_block(b"Hello").unwrap(), now);
+        events(&mut r);
+        r.file_stored();
+        assert_eq!(sent(&mut r), b"");
+        assert_eq!(events(&mut r), vec![]);
+        assert!(!r.is_closed());
+        // After success: cancel, storage failure, time-outs and input are ignored.
+        let mut r = receiving(5, now);
+        r.handle_input(&encode_data_block(b"Hello").unwrap(), now);
+        r.file_stored();
+        sent(&mut r);
+        events(&mut r);
+        r.cancel();
+        r.storage_failed();
+        r.handle_timeout(now + DATA_TIMEOUT * 10);
+        r.handle_input(b"\x01\x00\x00garbage", now);
+        r.handle_closed();
+        assert_eq!(sent(&mut r), b"");
+        assert_eq!(events(&mut r), vec![]);
+        assert_eq!(r.poll_timeout(), None);
+    }
+
+    #[test]
     fn receiver_connection_lost() {
         let now = t0();
         let mut r = receiving(13, now);
@@ -1426,6 +1453,24 @@ mod tests {
         let mut s = sending(100, now);
         s.file_size_changed();
         assert_eq!(sent(&mut s), END_BLOCK);
+    }
+
+    #[test]
+    fn sender_ignores_other_lines_after_tfr_and_early_data() {
+        let now = t0();
+        // Data offered before TFR is not asked for and not sent.
+        let mut s = Sender::new(ACCOUNT, COOKIE, 3, now);
+        s.provide_data(vec![1, 2, 3], now);
+        assert_eq!(sent(&mut s), b"");
+        assert_eq!(events(&mut s), vec![]);
+        // After TFR the receiver writes only BYE or CCL; other lines are ignored.
+        let mut s = sending(3, now);
+        s.handle_input(b"VER MSNFTP\r\nTFR\r\nUSR x 1\r\nXYZ\r\n", now);
+        assert!(!s.is_closed());
+        s.provide_data(vec![1, 2, 3], now);
+        assert_eq!(sent(&mut s), [0, 3, 0, 1, 2, 3]);
+        s.handle_input(b"FIL 3\r\nBYE 16777989\r\n", now);
+        assert_eq!(events(&mut s).last(), Some(&FtpEvent::Completed));
     }
 
     #[test]

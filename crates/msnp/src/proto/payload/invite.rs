@@ -22,6 +22,14 @@ pub const FILE_TRANSFER_APP_NAME: &str = "File Transfer";
 /// XOR mask between `Port` and `PortX` (msnftp.md §2.2).
 pub const PORTX_MASK: u16 = 0x3141;
 
+/// The only `Request-Data` value: asks the other side for its address.
+pub const REQUEST_DATA_IP: &str = "IP-Address:";
+
+/// `Port` XOR 0x3141, the `PortX` value (msnftp.md §7.4); applied twice it gives the port back.
+pub fn port_x(port: u16) -> u16 {
+    port ^ PORTX_MASK
+}
+
 /// Field names, spelled exactly as they are sent.
 pub mod field {
     /// `Application-Name`.
@@ -146,6 +154,12 @@ impl CancelCode {
             CancelCode::Fail => "FAIL",
             CancelCode::Other(s) => s,
         }
+    }
+}
+
+impl std::fmt::Display for CancelCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -319,7 +333,7 @@ impl Invitation {
     pub fn accept_request(cookie: impl Into<String>) -> Self {
         Invitation::new(InviteCommand::Accept, cookie)
             .with(field::LAUNCH_APPLICATION, "FALSE")
-            .with(field::REQUEST_DATA, "IP-Address:")
+            .with(field::REQUEST_DATA, REQUEST_DATA_IP)
     }
 
     /// The listener's `ACCEPT` with its connection data (msnftp.md §2.4, §2.5).
@@ -342,7 +356,7 @@ impl Invitation {
                 .with(field::PORT, port.to_string())
                 .with(field::AUTH_COOKIE, auth_cookie.to_string())
                 .with(field::LAUNCH_APPLICATION, "FALSE")
-                .with(field::REQUEST_DATA, "IP-Address:");
+                .with(field::REQUEST_DATA, REQUEST_DATA_IP);
         }
         let mut invitation = Invitation {
             command: InviteCommand::Accept,
@@ -355,7 +369,7 @@ impl Invitation {
         }
         invitation = invitation
             .with(field::PORT, port.to_string())
-            .with(field::PORTX, (port ^ PORTX_MASK).to_string())
+            .with(field::PORTX, port_x(port).to_string())
             .with(field::AUTH_COOKIE, auth_cookie.to_string());
         if sender_connect {
             invitation = invitation.with(field::SENDER_CONNECT, "TRUE");
@@ -364,7 +378,7 @@ impl Invitation {
             .with(field::INVITATION_COMMAND, "ACCEPT")
             .with(field::INVITATION_COOKIE, cookie)
             .with(field::LAUNCH_APPLICATION, "FALSE")
-            .with(field::REQUEST_DATA, "IP-Address:")
+            .with(field::REQUEST_DATA, REQUEST_DATA_IP)
     }
 
     /// A `CANCEL` with the given code (msnftp.md §2.6).

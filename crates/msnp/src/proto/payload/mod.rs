@@ -557,6 +557,45 @@ pub fn client_caps(name: &str, logging: &ChatLogging) -> Vec<u8> {
     mime::build(content_type::CLIENT_CAPS, &[], &body)
 }
 
+/// A profile message (`text/x-msmsgsprofile`, messages.md §2.1) as a server sends it right
+/// after `USR … OK`: the fields of the reference example in its order, Passport data left empty,
+/// `ClientIP`/`ClientPort` as the server sees the client's connection.
+pub fn profile(
+    preferred_email: &str,
+    login_time: u64,
+    client_ip: &str,
+    client_port: u16,
+) -> Vec<u8> {
+    let login_time = login_time.to_string();
+    let client_port = client_port.to_string();
+    mime::build(
+        "text/x-msmsgsprofile; charset=UTF-8",
+        &[
+            ("LoginTime", &login_time),
+            ("EmailEnabled", "0"),
+            ("MemberIdHigh", "0"),
+            ("MemberIdLow", "0"),
+            ("lang_preference", "1033"),
+            ("preferredEmail", preferred_email),
+            ("country", ""),
+            ("PostalCode", ""),
+            ("Gender", ""),
+            ("Kid", "0"),
+            ("Age", ""),
+            ("BDayPre", ""),
+            ("Birthday", ""),
+            ("Wallet", ""),
+            ("Flags", "1027"),
+            ("sid", "507"),
+            ("kv", "4"),
+            ("MSPAuth", "0"),
+            ("ClientIP", client_ip),
+            ("ClientPort", &client_port),
+        ],
+        b"",
+    )
+}
+
 /// An invitation payload (same as [`Invitation::build`]).
 pub fn invitation(invitation: &Invitation) -> Vec<u8> {
     invitation.build()
@@ -572,6 +611,20 @@ mod tests {
             Payload::Text(t) => t,
             other => panic!("not text: {other:?}"),
         }
+    }
+
+    #[test]
+    fn built_profile_reads_back() {
+        let bytes = profile("alice@example.com", 1056561624, "127.0.0.1", 40000);
+        let Payload::Profile(p) = Payload::parse(&bytes) else {
+            panic!("not a profile");
+        };
+        assert_eq!(p.client_ipv4(), Some(std::net::Ipv4Addr::LOCALHOST));
+        assert_eq!(p.client_port, Some(40000));
+        assert_eq!(p.login_time, Some(1056561624));
+        assert_eq!(p.preferred_email.as_deref(), Some("alice@example.com"));
+        assert_eq!(p.header("PostalCode"), Some(""));
+        assert!(bytes.ends_with(b"ClientPort: 40000\r\n\r\n"));
     }
 
     // messages.md §2.1
