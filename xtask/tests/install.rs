@@ -3,7 +3,8 @@
 //! D-Bus session, as a desktop menu would start it.
 //!
 //! Needs `desktop-file-validate` (desktop-file-utils), `Xvfb` (xvfb), `dbus-run-session`
-//! (dbus) and `gtk4-launch` (libgtk-4-bin) or `gtk-launch` (gtk-3-bin).
+//! (dbus) and `gtk4-launch` (libgtk-4-bin) or `gtk-launch` (gtk-3-bin); the ignored real-app
+//! test also `xdotool`.
 
 use std::ffi::OsString;
 use std::fs;
@@ -421,8 +422,8 @@ fn gtk_launch_starts_the_installed_entry() {
     );
 }
 
-/// The same path with the real app: `gtk4-launch` must start `mariposa` and it must still be
-/// running a few seconds later (it did not crash on start-up). Ignored until the app's
+/// The same path with the real app: `gtk4-launch` must start `mariposa`, which must map a
+/// window of class `mariposa` (the entry's StartupWMClass) and still run a moment later. Ignored until the app's
 /// window is the real one; run it with
 /// `cargo build --release -p mariposa && cargo test -p xtask -- --ignored`, or point
 /// `MARIPOSA_BINARY` at a build.
@@ -458,7 +459,8 @@ fn gtk_launch_starts_the_real_app() {
     ));
     let installed = prefix.join("bin/mariposa");
     let xvfb = Xvfb::start();
-    // pidof with a full path matches only processes of that very executable.
+    // pidof with a full path matches only processes of that very executable; the window's
+    // WM_CLASS is what desktops other than GNOME match against StartupWMClass.
     let out = in_session(
         &s,
         &xvfb,
@@ -466,14 +468,16 @@ fn gtk_launch_starts_the_real_app() {
             "export GSK_RENDERER=cairo\n\
              \"$GTK_LAUNCH\" {APP_ID} || exit 1\n\
              i=0; pid=\n\
-             while [ -z \"$pid\" ] && [ $i -lt 200 ]; do sleep 0.1; pid=$(pidof '{bin}'); i=$((i+1)); done\n\
+             while [ -z \"$pid\" ] && [ $i -lt 600 ]; do sleep 0.1; pid=$(pidof '{bin}'); i=$((i+1)); done\n\
              [ -n \"$pid\" ] || {{ echo 'mariposa did not start'; exit 1; }}\n\
-             sleep 3\n\
+             timeout 60 xdotool search --sync --onlyvisible --classname '^mariposa$' >/dev/null \\\n\
+               || {{ echo 'no window with WM_CLASS mariposa'; kill $pid; exit 1; }}\n\
+             sleep 2\n\
              kill -0 $pid || {{ echo 'mariposa exited on start-up'; exit 1; }}\n\
              kill $pid",
             bin = installed.display()
         ),
-        Duration::from_secs(60),
+        Duration::from_secs(180),
     );
     assert!(
         out.status.success(),
