@@ -260,7 +260,9 @@ fn a_missing_binary_is_a_clear_error_and_installs_nothing() {
 }
 
 /// An Xvfb server on a display it picks itself (`-displayfd`, so parallel tests never race
-/// for a number), killed when dropped.
+/// for a number), killed when dropped. `-noreset`: by default the server resets when its last
+/// client disconnects, and a client connecting during that reset (the app, just after
+/// `gtk4-launch` hung up) fails to open the display.
 struct Xvfb {
     child: Child,
     display: String,
