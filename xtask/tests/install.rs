@@ -2,7 +2,7 @@
 //! then the installed desktop entry is started with `gtk4-launch` under Xvfb and a private
 //! D-Bus session, as a desktop menu would start it.
 //!
-//! Needs `desktop-file-validate` (desktop-file-utils), `Xvfb` (xvfb), `dbus-run-session`
+//! Needs `desktop-file-validate` (desktop-file-utils), `appstreamcli` (appstream), `Xvfb` (xvfb), `dbus-run-session`
 //! (dbus) and `gtk4-launch` (libgtk-4-bin) or `gtk-launch` (gtk-3-bin); the ignored real-app
 //! test also `xdotool`.
 
@@ -181,6 +181,19 @@ fn install_then_uninstall_with_a_stub_binary() {
         validate.status.success() && validate.stdout.is_empty(),
         "desktop-file-validate: {}",
         String::from_utf8_lossy(&validate.stdout)
+    );
+
+    // The installed tree hangs together: metainfo, its launchable desktop entry and icon.
+    let tree = Command::new(require("appstreamcli", "appstream"))
+        .args(["validate-tree", "--no-net"])
+        .arg(&prefix)
+        .output()
+        .unwrap();
+    let tree_out = String::from_utf8_lossy(&tree.stdout);
+    assert!(
+        tree.status.success() && !tree_out.lines().any(|l| l.starts_with(['W', 'E'])),
+        "appstreamcli validate-tree:\n{tree_out}{}",
+        String::from_utf8_lossy(&tree.stderr)
     );
 
     let out = xtask(&s, &["uninstall", "--prefix", prefix_arg], None);
