@@ -9,6 +9,7 @@ until they appear), read text, type text, press buttons. What GTK 4.8 exposes on
 - Text.getText(0, -1) returns "" in GTK 4.8: ask for (0, character_count) instead;
 - Component.grabFocus is not implemented, and there are no screen coordinates (only
   coordinates relative to the window);
+- the "showing" state is set on windows only; widgets have "visible";
 - nothing here runs a GLib main loop, so libatspi never hears of changes: every search
   clears the app's cache first.
 
@@ -102,8 +103,10 @@ class Node:
     def is_focused(self):
         return self.has_state("focused")
 
-    def is_showing(self):
-        return self.has_state("showing")
+    def is_visible(self):
+        """GTK 4.8 sets "visible" from the widget's visible property; it sets "showing" on
+        windows only, so a widget on a stack page that is not shown still counts as visible."""
+        return self.has_state("visible")
 
     def is_sensitive(self):
         return self.has_state("sensitive")
@@ -159,10 +162,10 @@ class Node:
             except GLib.Error:
                 continue
 
-    def find_all(self, role=None, name=None, showing=None, predicate=None):
+    def find_all(self, role=None, name=None, visible=None, predicate=None):
         """Descendants (not itself) that match now. `role` is an AT-SPI role name, `name` a
-        str (exact), a compiled regex (search) or a callable; `showing=True` skips what is
-        on a hidden page; `predicate(node)` adds any other condition."""
+        str (exact), a compiled regex (search) or a callable; `visible=True` skips hidden
+        widgets (see is_visible); `predicate(node)` adds any other condition."""
         self.refresh()
         found = []
         for node in self.walk():
@@ -173,7 +176,7 @@ class Node:
                     continue
                 if not _matches(name, node.name):
                     continue
-                if showing is not None and node.is_showing() != showing:
+                if visible is not None and node.is_visible() != visible:
                     continue
                 if predicate is not None and not predicate(node):
                     continue
@@ -210,7 +213,7 @@ class Node:
                 states = node.states() & {"focused", "selected", "checked", "pressed"}
                 if not node.is_sensitive():
                     states.add("insensitive")
-                if not node.is_showing():
+                if not node.is_visible():
                     states.add("hidden")
                 line = f"{'  ' * depth}{node.role} {node.name!r}"
                 if text and text != node.name:
