@@ -7,7 +7,7 @@ interface.
     notifications_recorder.py OUTPUT.jsonl [--replace]
 
 Prints "ready" on stdout once it owns the name; exits 0 on SIGTERM or SIGINT, 1 if the name
-is taken (unless --replace takes it over) or lost. Each Notify line holds: method, id,
+is taken (unless --replace takes it over) or lost (to a recorder started with --replace). Each Notify line holds: method, id,
 app_name, replaces_id, app_icon, summary, body, actions (list of [key, label]), hints,
 expire_timeout, sender, time. CloseNotification calls are recorded too (method, id).
 
@@ -184,7 +184,8 @@ def main(argv):
               file=sys.stderr)
         stop(1)
 
-    own_flags = Gio.BusNameOwnerFlags.DO_NOT_QUEUE
+    # ALLOW_REPLACEMENT: a later recorder started with --replace may take over.
+    own_flags = Gio.BusNameOwnerFlags.DO_NOT_QUEUE | Gio.BusNameOwnerFlags.ALLOW_REPLACEMENT
     if "--replace" in flags:
         own_flags |= Gio.BusNameOwnerFlags.REPLACE
     owner = Gio.bus_own_name(Gio.BusType.SESSION, BUS_NAME, own_flags,
@@ -192,7 +193,8 @@ def main(argv):
     for sig in (signal.SIGTERM, signal.SIGINT):
         GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, sig, stop, 0)
     loop.run()
-    Gio.bus_unown_name(owner)
+    if status["code"] == 0:  # a lost name is not ours to release
+        Gio.bus_unown_name(owner)
     recorder.close()
     return status["code"]
 
