@@ -164,13 +164,17 @@ class MsnpCli:
     {"event": "_raw", "line": …}). `wait_event` finds the first event, received before or
     after the call, that no earlier `wait_event` returned."""
 
-    def __init__(self, address, passport, password, status=None, binary=None, build=False):
+    def __init__(self, address, passport, password, status=None, binary=None, build=False,
+                 protocol="MSNP7", extra_args=()):
+        """`protocol` defaults to MSNP7: MSNP8 also needs the server's CA and nexus
+        (`extra_args=["--ca-file", …, "--nexus", …]`)."""
         self.passport = passport
         self.binary = binary or cargo_binary("msnp-cli", example=True, build=build,
                                              env_var="MSNP_CLI_BIN")
         args = [str(self.binary), "--server", address, "--passport", passport]
         if status:
             args += ["--status", status]
+        args += ["--protocol", protocol, *extra_args]
         env = dict(os.environ, MSNP_PASSWORD=password)
         safe = re.sub(r"[^A-Za-z0-9_.-]", "_", passport)
         self._log = open(artifacts_dir("msnp") / f"cli-{safe}.log", "a")
