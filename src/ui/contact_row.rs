@@ -55,6 +55,9 @@ mod imp {
         fn dispose(&self) {
             self.obj().unbind();
             self.dispose_template();
+            while let Some(child) = self.obj().first_child() {
+                child.unparent();
+            }
         }
     }
 
@@ -97,6 +100,8 @@ impl MpContactRow {
     pub fn unbind(&self) {
         if let Some((contact, handler)) = self.imp().contact.take() {
             contact.disconnect(handler);
+            // A pooled row must not keep answering to the old contact's name.
+            a11y::set_label(self, "", None);
         }
     }
 

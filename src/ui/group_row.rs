@@ -47,6 +47,9 @@ mod imp {
         fn dispose(&self) {
             self.obj().unbind();
             self.dispose_template();
+            while let Some(child) = self.obj().first_child() {
+                child.unparent();
+            }
         }
     }
 

@@ -183,6 +183,9 @@ mod imp {
 
         fn dispose(&self) {
             self.dispose_template();
+            while let Some(child) = self.obj().first_child() {
+                child.unparent();
+            }
         }
     }
 
