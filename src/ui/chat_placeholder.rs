@@ -102,8 +102,9 @@ glib::wrapper! {
 
 impl MpChatPlaceholder {
     /// A window for the conversation with `account`.
-    pub fn new(app: &gtk::Application, account: &str, name: &str) -> Self {
-        let w: Self = glib::Object::builder().property("application", app).build();
+    pub fn new(app: Option<&gtk::Application>, account: &str, name: &str) -> Self {
+        let w: Self = glib::Object::new();
+        w.set_application(app);
         w.imp().account.replace(account.to_string());
         w.imp().subtitle_label.set_text(account);
         w.set_contact_name(name);

@@ -14,3 +14,6 @@ pub use contact_list_page::MpContactListPage;
 pub use preferences::MpPreferencesWindow;
 pub use sign_in_page::MpSignInPage;
 pub use window::MpWindow;
+
+#[cfg(test)]
+mod smoke_tests;

@@ -753,7 +753,7 @@ impl MpWindow {
         let app = self
             .application()
             .expect("the main window belongs to the application");
-        let chat = MpChatPlaceholder::new(&app, account, name);
+        let chat = MpChatPlaceholder::new(Some(&app), account, name);
         idle::track(&chat);
         let weak = self.downgrade();
         chat.connect_send(move |chat, text| {
