@@ -36,9 +36,34 @@ fn compile_translations(po_dir: &Path) {
         };
         let catalog = polib::po_file::parse_with_option(&path, &options)
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        check_placeholders(&path, &catalog);
         let dir = out.join(&lang).join("LC_MESSAGES");
         std::fs::create_dir_all(&dir).expect("create locale dir");
         polib::mo_file::write(&catalog, &dir.join("mariposa.mo"))
             .unwrap_or_else(|e| panic!("{}: cannot write .mo: {e}", path.display()));
+    }
+}
+
+/// Fails the build when a translation has a different number of `{}` placeholders than its
+/// English text (the app fills them in order, so a missing one would lose information).
+fn check_placeholders(path: &Path, catalog: &polib::catalog::Catalog) {
+    let count = |s: &str| s.matches("{}").count();
+    for message in catalog.messages() {
+        let want = count(message.msgid());
+        let got: Vec<usize> = if message.is_plural() {
+            message
+                .msgstr_plural()
+                .map(|forms| forms.iter().map(|f| count(f)).collect())
+                .unwrap_or_default()
+        } else {
+            message.msgstr().map(|s| vec![count(s)]).unwrap_or_default()
+        };
+        if got.iter().any(|&n| n != want) {
+            panic!(
+                "{}: the translation of {:?} must keep its {want} {{}} placeholder(s)",
+                path.display(),
+                message.msgid()
+            );
+        }
     }
 }

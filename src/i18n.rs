@@ -88,3 +88,60 @@ mod tests {
         assert_eq!(fill("no placeholders", &["x"]), "no placeholders");
     }
 }
+
+#[cfg(test)]
+mod catalogue_tests {
+    /// Every message of `po/mariposa.pot` is translated in every language of `po/LINGUAS`.
+    #[test]
+    fn every_language_translates_every_message() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("po");
+        let ids = |text: &str| -> Vec<(String, bool)> {
+            // (msgid, translated) per entry; entries are separated by blank lines.
+            text.split("\n\n")
+                .filter_map(|block| {
+                    let mut id = String::new();
+                    let mut strs = String::new();
+                    let mut field = "";
+                    for line in block.lines() {
+                        if let Some(rest) = line.strip_prefix("msgid ") {
+                            field = "id";
+                            id.push_str(rest.trim_matches('"'));
+                        } else if line.starts_with("msgid_plural") {
+                            field = "plural";
+                        } else if let Some(pos) = line.find("msgstr") {
+                            field = "str";
+                            let value = line[pos..].split_once(' ').map_or("", |(_, v)| v);
+                            strs.push_str(value.trim_matches('"'));
+                        } else if line.starts_with('"') {
+                            match field {
+                                "id" => id.push_str(line.trim_matches('"')),
+                                "str" => strs.push_str(line.trim_matches('"')),
+                                _ => {}
+                            }
+                        }
+                    }
+                    (!id.is_empty()).then_some((id, !strs.is_empty()))
+                })
+                .collect()
+        };
+        let pot = std::fs::read_to_string(root.join("mariposa.pot")).unwrap();
+        let wanted: Vec<String> = ids(&pot).into_iter().map(|(id, _)| id).collect();
+        assert!(wanted.len() > 50);
+        let linguas = std::fs::read_to_string(root.join("LINGUAS")).unwrap();
+        for lang in linguas.split_whitespace() {
+            let po = std::fs::read_to_string(root.join(format!("{lang}.po"))).unwrap();
+            assert!(
+                !po.contains("#, fuzzy\nmsgid \"\n"),
+                "{lang}: fuzzy entries"
+            );
+            let have = ids(&po);
+            for id in &wanted {
+                let entry = have.iter().find(|(h, _)| h == id);
+                assert!(
+                    matches!(entry, Some((_, true))),
+                    "{lang}.po does not translate {id:?}"
+                );
+            }
+        }
+    }
+}
