@@ -28,6 +28,9 @@ pub struct LayoutInfo {
     pub total: usize,
 }
 
+/// Called after every layout.
+type LayoutListener = Box<dyn Fn(LayoutInfo)>;
+
 struct Inner {
     state: Rc<RefCell<AccountState>>,
     store: gio::ListStore,
@@ -38,7 +41,7 @@ struct Inner {
     collapsed: RefCell<BTreeSet<u32>>,
     pending: Cell<bool>,
     info: Cell<LayoutInfo>,
-    listeners: RefCell<Vec<Box<dyn Fn(LayoutInfo)>>>,
+    listeners: RefCell<Vec<LayoutListener>>,
 }
 
 /// The contact list's GTK model, shared by the session bridge and the view.

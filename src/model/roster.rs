@@ -256,7 +256,8 @@ impl Roster {
     /// The name of a group.
     pub fn group_name(&self, id: u32) -> String {
         match self.groups.get(&id) {
-            Some(n) if !(id == 0 && n == "Other Contacts") && !n.trim().is_empty() => n.clone(),
+            // The server's English name of group 0 is shown translated.
+            Some(n) if !(n.trim().is_empty() || id == 0 && n == "Other Contacts") => n.clone(),
             _ if id == 0 => gettext("Other Contacts"),
             _ => gettext("Unnamed Group"),
         }
