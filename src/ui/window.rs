@@ -165,6 +165,8 @@ impl MpWindow {
         self.imp()
             .sign_in_page
             .set_account(&settings.last_account());
+        // The password field when the address is known, else the address field.
+        self.imp().sign_in_page.focus_field(false);
         if let Some(action) = self.lookup_action("show-offline") {
             action.change_state(&settings.show_offline.to_variant());
         }

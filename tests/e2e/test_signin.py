@@ -30,6 +30,7 @@ import time
 import traceback
 
 import pyatspi
+from gi.repository import Gio, GLib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TARGET = os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
@@ -147,6 +148,68 @@ def json_events(proc, pred, timeout, what):
             return False
 
     return json.loads(proc.wait_line(ok, timeout, what))
+
+
+# ----- a notification server that records what the app sends --------------------------------
+
+NOTIFICATIONS_XML = """
+<node>
+  <interface name="org.freedesktop.Notifications">
+    <method name="Notify">
+      <arg type="s" direction="in"/><arg type="u" direction="in"/><arg type="s" direction="in"/>
+      <arg type="s" direction="in"/><arg type="s" direction="in"/><arg type="as" direction="in"/>
+      <arg type="a{sv}" direction="in"/><arg type="i" direction="in"/>
+      <arg type="u" direction="out"/>
+    </method>
+    <method name="CloseNotification"><arg type="u" direction="in"/></method>
+    <method name="GetCapabilities"><arg type="as" direction="out"/></method>
+    <method name="GetServerInformation">
+      <arg type="s" direction="out"/><arg type="s" direction="out"/>
+      <arg type="s" direction="out"/><arg type="s" direction="out"/>
+    </method>
+    <signal name="NotificationClosed"><arg type="u"/><arg type="u"/></signal>
+    <signal name="ActionInvoked"><arg type="u"/><arg type="s"/></signal>
+  </interface>
+</node>
+"""
+
+
+class NotificationServer(threading.Thread):
+    """Owns org.freedesktop.Notifications on the test's session bus (GLib falls back to it when
+    no GNOME Shell runs) and records (summary, body) of every notification."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.received = []
+        self.ready = threading.Event()
+
+    def run(self):
+        ctx = GLib.MainContext.new()
+        ctx.push_thread_default()
+        loop = GLib.MainLoop.new(ctx, False)
+        conn = Gio.bus_get_sync(Gio.BusType.SESSION, None)
+        info = Gio.DBusNodeInfo.new_for_xml(NOTIFICATIONS_XML).interfaces[0]
+        conn.register_object("/org/freedesktop/Notifications", info, self.call, None, None)
+        Gio.bus_own_name_on_connection(conn, "org.freedesktop.Notifications",
+                                       Gio.BusNameOwnerFlags.REPLACE, None, None)
+        self.ready.set()
+        loop.run()
+
+    def call(self, conn, sender, path, iface, method, params, invocation):
+        if method == "Notify":
+            args = params.unpack()
+            self.received.append((args[3], args[4]))
+            invocation.return_value(GLib.Variant("(u)", (len(self.received),)))
+        elif method == "GetCapabilities":
+            invocation.return_value(GLib.Variant("(as)", (["body", "actions"],)))
+        elif method == "GetServerInformation":
+            invocation.return_value(GLib.Variant("(ssss)", ("e2e", "mariposa", "1", "1.2")))
+        else:
+            invocation.return_value(None)
+
+    def wait(self, pattern, timeout, what):
+        return wait_for(lambda: [n for n in self.received if re.search(pattern, n[0])],
+                        timeout, f"a notification {what} (got {self.received})")
 
 
 # ----- AT-SPI helpers ------------------------------------------------------------------------
@@ -305,6 +368,7 @@ def main():
         server = Process([SERVER, "--listen", "127.0.0.1:0", "--state", state] + accounts,
                          name="msnp-server")
         procs.append(server)
+        ctx = {"server": server}
         line = server.wait_line(lambda l: "clients connect to" in l, 20, "listen address")
         addr = line.rsplit(" ", 1)[1]
         print(f"server on {addr}")
@@ -320,6 +384,9 @@ def main():
         bob = cli(BOB)
         cli(CAROL, "AWY")
         cli(DAVE, "BSY")
+        notifications = NotificationServer()
+        notifications.start()
+        notifications.ready.wait(10)
 
         env = dict(os.environ)
         env.pop("NO_AT_BRIDGE", None)
@@ -334,7 +401,6 @@ def main():
         })
         app_proc = Process([MARIPOSA], env=env, name="mariposa")
         procs.append(app_proc)
-        ctx = {}
 
         def sign_in_page():
             ctx["app"] = app_root()
@@ -364,6 +430,7 @@ def main():
             json_events(bob, lambda e: e.get("event") == "presence"
                         and e.get("account") == ALICE[0] and e.get("status") == "NLN",
                         20, "Alice online")
+            ctx["signed_in_at"] = time.time()
             time.sleep(1.0)
             screenshot("03-contact-list.png")
 
@@ -400,6 +467,59 @@ def main():
             type_into(entry[0], "")
             wait_for(lambda: len(row_names(app)) == 4, 10, "all contacts back")
 
+        def contact_online_notification():
+            app = ctx["app"]
+            # Presence lines of the sign-in burst never notify; later ones do.
+            time.sleep(max(0.0, ctx["signed_in_at"] + 11 - time.time()))
+            cli(ERIN)
+            wait_for(lambda: find_all(app, "Other Contacts, 1 of 1 online"), 15, "Erin online")
+            notifications.wait(r"^Erin Elsewhere is now online$", 15, "for Erin")
+            assert not [n for n in notifications.received if "Bob" in n[0]], notifications.received
+
+        def connection_banner():
+            app = ctx["app"]
+            ctx["server"].stop()
+            wait_for(lambda: find_all(app, pattern=r"^Connection lost", roles=("label",)),
+                     15, "the connection banner")
+            notifications.wait(r"^Connection lost$", 10, "about the lost connection")
+            time.sleep(0.5)
+            screenshot("06-connection-lost.png")
+            server2 = Process([SERVER, "--listen", addr, "--state", state] + accounts,
+                              name="msnp-server (restarted)")
+            procs.append(server2)
+            server2.wait_line(lambda l: "clients connect to" in l, 20, "listen address")
+            retry = find_all(app, "Retry now", ("push button",))
+            if retry:
+                press(retry[0])
+            notifications.wait(r"^Connection restored$", 40, "about the restored connection")
+            wait_for(lambda: not find_all(app, pattern=r"^Connection lost", roles=("label",))
+                     or len(row_names(app)) == 4, 20, "the list back")
+            # Bob's client reconnects on its own; wait for it before the last step.
+            json_events(bob, lambda e: e.get("event") == "presence"
+                        and e.get("account") == ALICE[0] and e.get("status") != "FLN",
+                        60, "Alice back for Bob")
+            time.sleep(0.5)
+            screenshot("07-connection-restored.png")
+
+        def signed_out_elsewhere():
+            app = ctx["app"]
+            other = cli(ALICE)
+            wait_for(lambda: find_all(app, pattern=r"signed in on another computer",
+                                      roles=("label",)), 20, "the signed-out message")
+            notifications.wait(r"^Signed out$", 10, "about the sign-out")
+            time.sleep(0.5)
+            screenshot("08-signed-out-elsewhere.png")
+            other.send("quit")
+            json_events(bob, lambda e: e.get("event") == "presence"
+                        and e.get("account") == ALICE[0] and e.get("status") == "FLN",
+                        20, "the other Alice gone")
+            # The password is still in its field: one click signs in again.
+            press(find_all(app, "Sign In", ("push button",))[0])
+            wait_for(lambda: len(row_names(app)) == 4, 30, "the contact rows again")
+            json_events(bob, lambda e: e.get("event") == "presence"
+                        and e.get("account") == ALICE[0] and e.get("status") == "NLN",
+                        20, "Alice back")
+
         def quit_app():
             subprocess.run(["xdotool", "key", "ctrl+q"], check=False)
             # Quitting signs out: the second client sees Alice go offline.
@@ -414,6 +534,9 @@ def main():
         step("groups show online/total counts", groups_and_counts)
         step("status change reaches the other client", change_status)
         step("search narrows the list", search)
+        step("a contact coming online is notified", contact_online_notification)
+        step("a lost connection shows the banner and recovers", connection_banner)
+        step("signing in elsewhere signs out here, with a notice", signed_out_elsewhere)
         step("quitting signs out", quit_app)
     except Exception:
         for p in procs:
@@ -426,8 +549,8 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
     passed = sum(1 for _, ok in results if ok)
     failed = sum(1 for _, ok in results if not ok)
-    if failed == 0 and passed < 7:
-        failed = 7 - passed
+    if failed == 0 and passed < 10:
+        failed = 10 - passed
     print(f"e2e: {passed} passed, {failed} failed")
     return 0 if failed == 0 else 1
 
