@@ -86,6 +86,7 @@ mod imp {
                 ],
             );
             buffer.create_tag(Some("error"), &[("foreground", &"#c01c28")]);
+            self.message_entry.grab_focus();
         }
     }
 
