@@ -1,0 +1,421 @@
+//! `MpContactListPage`: own name (click to edit) and status menu, the unread-mail counter, the
+//! reconnection banner, the search entry and the grouped contact list.
+
+use std::cell::RefCell;
+use std::sync::OnceLock;
+
+use gtk::glib;
+use gtk::glib::subclass::Signal;
+use gtk::prelude::*;
+use gtk::subclass::prelude::*;
+use gtk::CompositeTemplate;
+use msnp::proto::command::Status;
+
+use super::a11y;
+use super::contact_row::MpContactRow;
+use super::group_row::MpGroupRow;
+use crate::i18n::{gettext, ngettext_f};
+use crate::model::contact_list::LayoutInfo;
+use crate::model::roster::Filter;
+use crate::model::{presence, ContactListModel, MpContact, MpGroup};
+
+mod imp {
+    use super::*;
+
+    #[derive(Default, CompositeTemplate)]
+    #[template(resource = "/io/github/mariposa/Mariposa/ui/contact_list_page.ui")]
+    pub struct MpContactListPage {
+        #[template_child]
+        pub own_status_icon: TemplateChild<gtk::Image>,
+        #[template_child]
+        pub name_label: TemplateChild<gtk::EditableLabel>,
+        #[template_child]
+        pub status_button: TemplateChild<gtk::MenuButton>,
+        #[template_child]
+        pub status_label: TemplateChild<gtk::Label>,
+        #[template_child]
+        pub mail_button: TemplateChild<gtk::Button>,
+        #[template_child]
+        pub mail_label: TemplateChild<gtk::Label>,
+        #[template_child]
+        pub banner_revealer: TemplateChild<gtk::Revealer>,
+        #[template_child]
+        pub banner_label: TemplateChild<gtk::Label>,
+        #[template_child]
+        pub retry_button: TemplateChild<gtk::Button>,
+        #[template_child]
+        pub search_entry: TemplateChild<gtk::SearchEntry>,
+        #[template_child]
+        pub list_stack: TemplateChild<gtk::Stack>,
+        #[template_child]
+        pub list_view: TemplateChild<gtk::ListView>,
+        #[template_child]
+        pub empty_icon: TemplateChild<gtk::Image>,
+        #[template_child]
+        pub empty_title: TemplateChild<gtk::Label>,
+        #[template_child]
+        pub empty_text: TemplateChild<gtk::Label>,
+        pub model: RefCell<Option<ContactListModel>>,
+        pub own_name: RefCell<String>,
+    }
+
+    #[glib::object_subclass]
+    impl ObjectSubclass for MpContactListPage {
+        const NAME: &'static str = "MpContactListPage";
+        type Type = super::MpContactListPage;
+        type ParentType = gtk::Widget;
+
+        fn class_init(klass: &mut Self::Class) {
+            klass.bind_template();
+            klass.bind_template_callbacks();
+            klass.set_layout_manager_type::<gtk::BinLayout>();
+        }
+
+        fn instance_init(obj: &glib::subclass::InitializingObject<Self>) {
+            obj.init_template();
+        }
+    }
+
+    #[gtk::template_callbacks]
+    impl MpContactListPage {
+        #[template_callback]
+        fn on_search_changed(&self) {
+            self.obj().apply_filter();
+        }
+
+        #[template_callback]
+        fn on_stop_search(&self) {
+            self.search_entry.set_text("");
+            self.list_view.grab_focus();
+        }
+
+        #[template_callback]
+        fn on_search_activate(&self) {
+            // Enter in the search field opens the first match.
+            let Some(model) = self.model.borrow().clone() else {
+                return;
+            };
+            let store = model.store();
+            for i in 0..store.n_items() {
+                if let Some(contact) = store.item(i).and_downcast::<MpContact>() {
+                    self.obj().emit_open(&contact.account());
+                    return;
+                }
+            }
+        }
+
+        #[template_callback]
+        fn on_row_activated(&self, position: u32) {
+            let Some(model) = self.model.borrow().clone() else {
+                return;
+            };
+            let Some(item) = model.store().item(position) else {
+                return;
+            };
+            if let Some(group) = item.downcast_ref::<MpGroup>() {
+                model.toggle_group(group.id());
+            } else if let Some(contact) = item.downcast_ref::<MpContact>() {
+                self.obj().emit_open(&contact.account());
+            }
+        }
+
+        #[template_callback]
+        fn on_retry_clicked(&self) {
+            self.obj().emit_by_name::<()>("retry", &[]);
+        }
+
+        #[template_callback]
+        fn on_mail_clicked(&self) {
+            self.obj().emit_by_name::<()>("open-mail", &[]);
+        }
+
+        #[template_callback]
+        fn on_name_editing_changed(&self) {
+            if self.name_label.is_editing() {
+                return;
+            }
+            let text = self.name_label.text().trim().to_string();
+            let old = self.own_name.borrow().clone();
+            if text.is_empty() {
+                self.name_label.set_text(&old);
+            } else if text != old {
+                self.obj().emit_by_name::<()>("rename", &[&text]);
+            }
+        }
+    }
+
+    impl ObjectImpl for MpContactListPage {
+        fn signals() -> &'static [Signal] {
+            static SIGNALS: OnceLock<Vec<Signal>> = OnceLock::new();
+            SIGNALS.get_or_init(|| {
+                vec![
+                    Signal::builder("open-contact")
+                        .param_types([String::static_type()])
+                        .build(),
+                    Signal::builder("rename")
+                        .param_types([String::static_type()])
+                        .build(),
+                    Signal::builder("retry").build(),
+                    Signal::builder("open-mail").build(),
+                ]
+            })
+        }
+
+        fn constructed(&self) {
+            self.parent_constructed();
+            let factory = gtk::SignalListItemFactory::new();
+            factory.connect_bind(|_, item| {
+                let Some(item) = item.downcast_ref::<gtk::ListItem>() else {
+                    return;
+                };
+                let Some(obj) = item.item() else { return };
+                if let Some(contact) = obj.downcast_ref::<MpContact>() {
+                    let row = match item.child().and_downcast::<MpContactRow>() {
+                        Some(row) => row,
+                        None => {
+                            let row = MpContactRow::new();
+                            item.set_child(Some(&row));
+                            row
+                        }
+                    };
+                    item.set_selectable(true);
+                    row.bind(contact);
+                } else if let Some(group) = obj.downcast_ref::<MpGroup>() {
+                    let row = match item.child().and_downcast::<MpGroupRow>() {
+                        Some(row) => row,
+                        None => {
+                            let row = MpGroupRow::new();
+                            item.set_child(Some(&row));
+                            row
+                        }
+                    };
+                    item.set_selectable(false);
+                    row.bind(group);
+                }
+            });
+            factory.connect_unbind(|_, item| {
+                let Some(item) = item.downcast_ref::<gtk::ListItem>() else {
+                    return;
+                };
+                if let Some(row) = item.child().and_downcast::<MpContactRow>() {
+                    row.unbind();
+                } else if let Some(row) = item.child().and_downcast::<MpGroupRow>() {
+                    row.unbind();
+                }
+            });
+            self.list_view.set_factory(Some(&factory));
+            self.search_entry
+                .set_key_capture_widget(Some(&*self.list_view));
+            self.obj().set_own_status(&Status::Offline);
+        }
+
+        fn dispose(&self) {
+            self.dispose_template();
+            while let Some(child) = self.obj().first_child() {
+                child.unparent();
+            }
+        }
+    }
+
+    impl WidgetImpl for MpContactListPage {}
+}
+
+glib::wrapper! {
+    /// The contact list page.
+    pub struct MpContactListPage(ObjectSubclass<imp::MpContactListPage>)
+        @extends gtk::Widget,
+        @implements gtk::Buildable, gtk::ConstraintTarget;
+}
+
+impl Default for MpContactListPage {
+    fn default() -> Self {
+        glib::Object::new()
+    }
+}
+
+impl MpContactListPage {
+    /// Shows `model` (or nothing).
+    pub fn set_model(&self, model: Option<&ContactListModel>) {
+        let imp = self.imp();
+        imp.model.replace(model.cloned());
+        match model {
+            Some(model) => {
+                let selection = gtk::SingleSelection::new(Some(model.store().clone()));
+                selection.set_autoselect(false);
+                selection.set_can_unselect(true);
+                imp.list_view.set_model(Some(&selection));
+                let weak = self.downgrade();
+                model.connect_layout_changed(move |info| {
+                    if let Some(page) = weak.upgrade() {
+                        page.update_empty_state(info);
+                    }
+                });
+                self.apply_filter();
+                self.update_empty_state(model.info());
+            }
+            None => imp.list_view.set_model(None::<&gtk::SelectionModel>),
+        }
+    }
+
+    fn apply_filter(&self) {
+        let imp = self.imp();
+        let Some(model) = imp.model.borrow().clone() else {
+            return;
+        };
+        let show_offline = model.filter().show_offline;
+        model.set_filter(Filter {
+            text: imp.search_entry.text().to_string(),
+            show_offline,
+        });
+    }
+
+    /// Shows or hides offline contacts.
+    pub fn set_show_offline(&self, show: bool) {
+        let imp = self.imp();
+        let Some(model) = imp.model.borrow().clone() else {
+            return;
+        };
+        model.set_filter(Filter {
+            text: imp.search_entry.text().to_string(),
+            show_offline: show,
+        });
+    }
+
+    fn update_empty_state(&self, info: LayoutInfo) {
+        let imp = self.imp();
+        let searching = !imp.search_entry.text().trim().is_empty();
+        if info.shown > 0 || (info.total > 0 && !searching) {
+            imp.list_stack.set_visible_child_name("list");
+            return;
+        }
+        if searching {
+            imp.empty_icon.set_icon_name(Some("system-search-symbolic"));
+            imp.empty_title.set_text(&gettext("No Contacts Found"));
+            imp.empty_text
+                .set_text(&gettext("No name or address matches your search."));
+        } else {
+            imp.empty_icon
+                .set_icon_name(Some("avatar-default-symbolic"));
+            imp.empty_title.set_text(&gettext("No Contacts Yet"));
+            imp.empty_text
+                .set_text(&gettext("People you add to your contact list appear here."));
+        }
+        imp.list_stack.set_visible_child_name("empty");
+    }
+
+    /// Shows the own display name (plain text).
+    pub fn set_own_name(&self, name: &str) {
+        let imp = self.imp();
+        imp.own_name.replace(name.to_string());
+        if !imp.name_label.is_editing() {
+            imp.name_label.set_text(name);
+        }
+    }
+
+    /// Shows the own status.
+    pub fn set_own_status(&self, status: &Status) {
+        let imp = self.imp();
+        imp.own_status_icon
+            .set_icon_name(Some(presence::icon_name(status)));
+        imp.status_label.set_text(&presence::label(status));
+    }
+
+    /// Shows the unread e-mail count (hidden at 0).
+    pub fn set_unread_mail(&self, count: u32) {
+        let imp = self.imp();
+        imp.mail_button.set_visible(count > 0);
+        imp.mail_label.set_text(&count.to_string());
+        let text = ngettext_f(
+            "{} unread e-mail in your inbox",
+            "{} unread e-mails in your inbox",
+            count,
+            &[&count.to_string()],
+        );
+        imp.mail_button.set_tooltip_text(Some(&text));
+        a11y::set_label(&*imp.mail_button, &text, None);
+    }
+
+    /// Shows the connection banner with `text`, or hides it (`None`).
+    pub fn set_banner(&self, text: Option<&str>, can_retry: bool) {
+        let imp = self.imp();
+        if let Some(text) = text {
+            imp.banner_label.set_text(text);
+        }
+        imp.retry_button.set_visible(can_retry);
+        imp.banner_revealer.set_reveal_child(text.is_some());
+    }
+
+    /// Greys the list while disconnected.
+    pub fn set_connected(&self, connected: bool) {
+        let imp = self.imp();
+        if connected {
+            imp.list_view.remove_css_class("disconnected");
+        } else {
+            imp.list_view.add_css_class("disconnected");
+        }
+        imp.status_button.set_sensitive(connected);
+        imp.name_label.set_sensitive(connected);
+    }
+
+    /// Focuses the search entry (Ctrl+F).
+    pub fn focus_search(&self) {
+        let entry = &self.imp().search_entry;
+        entry.grab_focus();
+        entry.select_region(0, -1);
+    }
+
+    /// Clears the search.
+    pub fn reset(&self) {
+        let imp = self.imp();
+        imp.search_entry.set_text("");
+        imp.banner_revealer.set_reveal_child(false);
+        self.set_unread_mail(0);
+    }
+
+    /// Moves the focus into the list.
+    pub fn focus_list(&self) {
+        self.imp().list_view.grab_focus();
+    }
+
+    fn emit_open(&self, account: &str) {
+        self.emit_by_name::<()>("open-contact", &[&account.to_string()]);
+    }
+
+    /// Calls `f` with the account when a contact is activated (Enter, double-click).
+    pub fn connect_open_contact<F: Fn(&Self, String) + 'static>(&self, f: F) {
+        self.connect_local("open-contact", false, move |args| {
+            let page = args[0].get::<Self>().ok()?;
+            let account = args[1].get::<String>().ok()?;
+            f(&page, account);
+            None
+        });
+    }
+
+    /// Calls `f` with the new display name the user typed.
+    pub fn connect_rename<F: Fn(&Self, String) + 'static>(&self, f: F) {
+        self.connect_local("rename", false, move |args| {
+            let page = args[0].get::<Self>().ok()?;
+            let name = args[1].get::<String>().ok()?;
+            f(&page, name);
+            None
+        });
+    }
+
+    /// Calls `f` when "Retry Now" is clicked.
+    pub fn connect_retry<F: Fn(&Self) + 'static>(&self, f: F) {
+        self.connect_local("retry", false, move |args| {
+            let page = args[0].get::<Self>().ok()?;
+            f(&page);
+            None
+        });
+    }
+
+    /// Calls `f` when the unread-mail button is clicked.
+    pub fn connect_open_mail<F: Fn(&Self) + 'static>(&self, f: F) {
+        self.connect_local("open-mail", false, move |args| {
+            let page = args[0].get::<Self>().ok()?;
+            f(&page);
+            None
+        });
+    }
+}

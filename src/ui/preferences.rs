@@ -1,0 +1,79 @@
+//! `MpPreferencesWindow`: minutes before Idle and notifications, saved to `settings.json`.
+
+use gtk::glib;
+use gtk::prelude::*;
+use gtk::subclass::prelude::*;
+use gtk::CompositeTemplate;
+
+mod imp {
+    use super::*;
+
+    #[derive(Default, CompositeTemplate)]
+    #[template(resource = "/io/github/mariposa/Mariposa/ui/preferences.ui")]
+    pub struct MpPreferencesWindow {
+        #[template_child]
+        pub idle_spin: TemplateChild<gtk::SpinButton>,
+        #[template_child]
+        pub notify_switch: TemplateChild<gtk::Switch>,
+    }
+
+    #[glib::object_subclass]
+    impl ObjectSubclass for MpPreferencesWindow {
+        const NAME: &'static str = "MpPreferencesWindow";
+        type Type = super::MpPreferencesWindow;
+        type ParentType = gtk::Window;
+
+        fn class_init(klass: &mut Self::Class) {
+            klass.bind_template();
+        }
+
+        fn instance_init(obj: &glib::subclass::InitializingObject<Self>) {
+            obj.init_template();
+        }
+    }
+
+    impl ObjectImpl for MpPreferencesWindow {}
+    impl WidgetImpl for MpPreferencesWindow {}
+    impl WindowImpl for MpPreferencesWindow {}
+}
+
+glib::wrapper! {
+    /// The preferences window.
+    pub struct MpPreferencesWindow(ObjectSubclass<imp::MpPreferencesWindow>)
+        @extends gtk::Widget, gtk::Window,
+        @implements gtk::Buildable, gtk::ConstraintTarget, gtk::Native, gtk::Root, gtk::ShortcutManager;
+}
+
+impl Default for MpPreferencesWindow {
+    fn default() -> Self {
+        glib::Object::new()
+    }
+}
+
+impl MpPreferencesWindow {
+    /// Shows `idle_minutes` and `notifications`; calls `changed` with the new values.
+    pub fn new(
+        idle_minutes: u32,
+        notifications: bool,
+        changed: impl Fn(u32, bool) + Clone + 'static,
+    ) -> Self {
+        let w = Self::default();
+        let imp = w.imp();
+        imp.idle_spin.set_value(f64::from(idle_minutes));
+        imp.notify_switch.set_active(notifications);
+        let weak = w.downgrade();
+        let report = move || {
+            if let Some(w) = weak.upgrade() {
+                let imp = w.imp();
+                changed(
+                    imp.idle_spin.value().max(0.0) as u32,
+                    imp.notify_switch.is_active(),
+                );
+            }
+        };
+        let r = report.clone();
+        imp.idle_spin.connect_value_changed(move |_| r());
+        imp.notify_switch.connect_active_notify(move |_| report());
+        w
+    }
+}

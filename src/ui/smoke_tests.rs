@@ -1,0 +1,214 @@
+//! GTK smoke tests: every top-level widget builds from its template and works with a model.
+//! They need a display, so they are `#[ignore]`d in plain `cargo test`; CI runs them with
+//! `xvfb-run -a cargo test -p mariposa -- --ignored smoke` (see `.ci/run`).
+
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::rc::Rc;
+use std::sync::Once;
+use std::time::{Duration, Instant};
+
+use gtk::prelude::*;
+use gtk::{gio, glib};
+use msnp::proto::command::{List, Status};
+use msnp::proto::contacts::ContactList;
+
+use super::*;
+use crate::model::account::AccountState;
+use crate::model::roster::Filter;
+use crate::model::{ContactListModel, MpContact, MpGroup};
+use crate::store::settings::AccountSettings;
+
+fn resources() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        gio::resources_register_include!("mariposa.gresource").expect("resources");
+    });
+}
+
+fn big_list(n: u32) -> ContactList {
+    let mut l = ContactList::default();
+    l.groups.insert(0, "Other Contacts".into());
+    for g in 1..=10 {
+        l.groups.insert(g, format!("Group {g}"));
+    }
+    for i in 0..n {
+        l.add(
+            List::Forward,
+            &format!("user{i}@example.com"),
+            &format!("User {i}"),
+            Some(i % 10 + 1),
+        );
+    }
+    l
+}
+
+fn spin(d: Duration) {
+    let end = Instant::now() + d;
+    let ctx = glib::MainContext::default();
+    while Instant::now() < end {
+        ctx.iteration(false);
+    }
+}
+
+#[gtk::test]
+#[ignore = "needs a display (run under xvfb-run with --ignored)"]
+fn smoke_sign_in_page_validates_and_fills() {
+    resources();
+    let page = MpSignInPage::default();
+    assert!(page.request().is_none(), "empty e-mail is refused");
+    page.set_account(&AccountSettings {
+        email: "me@example.com".into(),
+        server: "127.0.0.1:4000".into(),
+        status: "BSY".into(),
+        ..AccountSettings::default()
+    });
+    assert!(page.request().is_none(), "empty password is refused");
+    page.set_password("pw");
+    let req = page.request().expect("complete");
+    assert_eq!(req.email, "me@example.com");
+    assert_eq!(req.server, "127.0.0.1:4000");
+    assert_eq!(req.status, Status::Busy);
+    assert!(!req.remember_password);
+    page.set_secret_available(false);
+    assert!(!page.remember_password());
+    page.set_busy(true);
+    page.set_busy(false);
+    page.show_error("<b>not markup</b>");
+}
+
+#[gtk::test]
+#[ignore = "needs a display (run under xvfb-run with --ignored)"]
+fn smoke_contact_list_page_shows_five_thousand_contacts() {
+    resources();
+    let list = big_list(5000);
+    let state = Rc::new(RefCell::new(AccountState::new(
+        "me@example.com",
+        Some(&list),
+    )));
+    for i in (0..5000).step_by(2) {
+        state.borrow_mut().roster.set_presence(
+            &format!("user{i}@example.com"),
+            Status::Online,
+            None,
+        );
+    }
+    let model = ContactListModel::new(state.clone());
+    let keys: BTreeSet<String> = state
+        .borrow()
+        .roster
+        .contacts()
+        .map(|(k, _)| k.clone())
+        .collect();
+    let t = Instant::now();
+    model.apply(&keys, true, true);
+    let took = t.elapsed();
+    assert_eq!(model.store().n_items(), 5010);
+    assert!(took < Duration::from_secs(2), "layout took {took:?}");
+
+    let page = MpContactListPage::default();
+    page.set_model(Some(&model));
+    let window = gtk::Window::new();
+    window.set_default_size(360, 600);
+    window.set_child(Some(&page));
+    window.present();
+    spin(Duration::from_millis(300));
+
+    page.set_show_offline(false);
+    assert_eq!(model.store().n_items(), 2510);
+    model.set_filter(Filter {
+        text: "user 4999".into(),
+        show_offline: false,
+    });
+    assert_eq!(model.info().shown, 1);
+    model.set_filter(Filter::default());
+    assert_eq!(model.info().shown, 5000);
+    // Headers first, then contacts with the online ones on top.
+    let first = model
+        .store()
+        .item(0)
+        .and_downcast::<MpGroup>()
+        .expect("header");
+    assert_eq!(first.name(), "Group 1");
+    assert_eq!((first.online(), first.total()), (500, 500));
+    let second = model
+        .store()
+        .item(1)
+        .and_downcast::<MpContact>()
+        .expect("contact");
+    assert!(second.online());
+    model.toggle_group(1);
+    assert_eq!(model.store().n_items(), 4510);
+    page.set_own_name("Me & <you>");
+    page.set_own_status(&Status::Away);
+    page.set_unread_mail(3);
+    page.set_banner(Some("Connection lost — retrying in 8 s"), true);
+    page.set_connected(false);
+    spin(Duration::from_millis(100));
+    window.destroy();
+}
+
+#[gtk::test]
+#[ignore = "needs a display (run under xvfb-run with --ignored)"]
+fn smoke_rows_follow_their_objects() {
+    resources();
+    let mut list = ContactList::default();
+    list.add(List::Forward, "bob@example.com", "Bob", None);
+    let state = Rc::new(RefCell::new(AccountState::new(
+        "me@example.com",
+        Some(&list),
+    )));
+    let model = ContactListModel::new(state.clone());
+    model.apply(&BTreeSet::from(["bob@example.com".to_string()]), true, true);
+    let contact = model.contact("bob@example.com").expect("contact");
+    let row = super::contact_row::MpContactRow::new();
+    row.bind(&contact);
+    assert_eq!(row.tooltip_text().unwrap().lines().next(), Some("Bob"));
+    state
+        .borrow_mut()
+        .roster
+        .set_presence("bob@example.com", Status::Busy, Some("Robert"));
+    model.apply(&BTreeSet::from(["bob@example.com".to_string()]), true, true);
+    assert_eq!(contact.name(), "Robert");
+    assert!(row.tooltip_text().unwrap().contains("bob@example.com"));
+    row.unbind();
+    assert!(row.contact().is_none());
+    let header = super::group_row::MpGroupRow::new();
+    let group = MpGroup::new(0);
+    header.bind(&group);
+    group.set_expanded(false);
+    header.unbind();
+}
+
+#[gtk::test]
+#[ignore = "needs a display (run under xvfb-run with --ignored)"]
+fn smoke_main_window_builds_with_its_actions() {
+    resources();
+    let win: MpWindow = glib::Object::new();
+    for action in ["status", "show-offline", "sign-out", "search"] {
+        assert!(win.lookup_action(action).is_some(), "{action}");
+    }
+    assert!(!win.is_signed_in());
+    win.show_toast("hello");
+    win.destroy();
+}
+
+#[gtk::test]
+#[ignore = "needs a display (run under xvfb-run with --ignored)"]
+fn smoke_secondary_windows_build() {
+    resources();
+    let chat = MpChatPlaceholder::new(None, "bob@example.com", "Bob <b>");
+    chat.add_received("Bob", "hi <i>there</i>");
+    chat.add_sent("hello");
+    chat.add_failure("lost", "the conversation was closed");
+    chat.add_notice("Bob sent you a nudge.");
+    assert_eq!(chat.account(), "bob@example.com");
+    chat.destroy();
+    let prefs = MpPreferencesWindow::new(5, true, |_, _| {});
+    prefs.destroy();
+    let builder = gtk::Builder::from_resource("/io/github/mariposa/Mariposa/gtk/help-overlay.ui");
+    let shortcuts = builder
+        .object::<gtk::ShortcutsWindow>("help_overlay")
+        .expect("help overlay");
+    shortcuts.destroy();
+}

@@ -1,0 +1,863 @@
+//! `MpWindow`: the main window. It shows the sign-in page or the contact list, owns the
+//! session bridge of the signed-in account, turns the bridge's effects into UI (pages, banner,
+//! toasts, notifications, conversation windows) and runs the automatic Idle status.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use gtk::gio;
+use gtk::glib;
+use gtk::prelude::*;
+use gtk::subclass::prelude::*;
+use gtk::CompositeTemplate;
+use msnp::client::ClientConfig;
+use msnp::proto::command::Status;
+use msnp::proto::contacts::account_key;
+use msnp::proto::msnp8::ProtocolChoice;
+
+use super::sign_in_page::SignInRequest;
+use super::{MpChatPlaceholder, MpContactListPage, MpSignInPage};
+use crate::application::MpApplication;
+use crate::i18n::{gettext, gettext_f};
+use crate::idle::{self, IdleSource};
+use crate::model::account::{Effect, FailureKind, Phase};
+use crate::model::idle::AutoIdle;
+use crate::session::SessionBridge;
+use crate::store::{cache, secret};
+
+/// How often the idle time is checked.
+const IDLE_POLL: Duration = Duration::from_secs(5);
+/// How long a toast stays.
+const TOAST_TIME: Duration = Duration::from_secs(6);
+
+mod imp {
+    use super::*;
+
+    #[derive(CompositeTemplate)]
+    #[template(resource = "/io/github/mariposa/Mariposa/ui/window.ui")]
+    pub struct MpWindow {
+        #[template_child]
+        pub stack: TemplateChild<gtk::Stack>,
+        #[template_child]
+        pub sign_in_page: TemplateChild<MpSignInPage>,
+        #[template_child]
+        pub contact_list_page: TemplateChild<MpContactListPage>,
+        #[template_child]
+        pub toast_revealer: TemplateChild<gtk::Revealer>,
+        #[template_child]
+        pub toast_label: TemplateChild<gtk::Label>,
+        pub bridge: RefCell<Option<Rc<SessionBridge>>>,
+        pub request: RefCell<Option<SignInRequest>>,
+        pub generation: Cell<u64>,
+        pub ephemeral: Cell<bool>,
+        pub chats: RefCell<HashMap<String, MpChatPlaceholder>>,
+        pub pending: RefCell<HashMap<u64, (String, String)>>,
+        pub auto_idle: RefCell<AutoIdle>,
+        pub reconnect_at: Cell<Option<Instant>>,
+        pub banner_timer: RefCell<Option<glib::SourceId>>,
+        pub toast_timer: RefCell<Option<glib::SourceId>>,
+        pub outage_notified: Cell<bool>,
+    }
+
+    impl Default for MpWindow {
+        fn default() -> Self {
+            MpWindow {
+                stack: Default::default(),
+                sign_in_page: Default::default(),
+                contact_list_page: Default::default(),
+                toast_revealer: Default::default(),
+                toast_label: Default::default(),
+                bridge: Default::default(),
+                request: Default::default(),
+                generation: Default::default(),
+                ephemeral: Default::default(),
+                chats: Default::default(),
+                pending: Default::default(),
+                auto_idle: RefCell::new(AutoIdle::new(Duration::from_secs(300))),
+                reconnect_at: Default::default(),
+                banner_timer: Default::default(),
+                toast_timer: Default::default(),
+                outage_notified: Default::default(),
+            }
+        }
+    }
+
+    #[glib::object_subclass]
+    impl ObjectSubclass for MpWindow {
+        const NAME: &'static str = "MpWindow";
+        type Type = super::MpWindow;
+        type ParentType = gtk::ApplicationWindow;
+
+        fn class_init(klass: &mut Self::Class) {
+            MpSignInPage::ensure_type();
+            MpContactListPage::ensure_type();
+            klass.bind_template();
+            klass.bind_template_callbacks();
+        }
+
+        fn instance_init(obj: &glib::subclass::InitializingObject<Self>) {
+            obj.init_template();
+        }
+    }
+
+    #[gtk::template_callbacks]
+    impl MpWindow {
+        #[template_callback]
+        fn on_toast_dismissed(&self) {
+            self.toast_revealer.set_reveal_child(false);
+        }
+    }
+
+    impl ObjectImpl for MpWindow {
+        fn constructed(&self) {
+            self.parent_constructed();
+            let obj = self.obj();
+            obj.install_actions();
+            obj.connect_pages();
+            idle::track(&*obj);
+        }
+    }
+
+    impl WidgetImpl for MpWindow {}
+
+    impl WindowImpl for MpWindow {
+        fn close_request(&self) -> glib::Propagation {
+            let obj = self.obj();
+            obj.save_window_state();
+            obj.end_session(false);
+            for chat in self.chats.take().into_values() {
+                chat.destroy();
+            }
+            self.parent_close_request()
+        }
+    }
+
+    impl ApplicationWindowImpl for MpWindow {}
+}
+
+glib::wrapper! {
+    /// The main window.
+    pub struct MpWindow(ObjectSubclass<imp::MpWindow>)
+        @extends gtk::Widget, gtk::Window, gtk::ApplicationWindow,
+        @implements gio::ActionMap, gio::ActionGroup, gtk::Buildable, gtk::ConstraintTarget,
+            gtk::Native, gtk::Root, gtk::ShortcutManager;
+}
+
+impl MpWindow {
+    /// A main window for `app`, with the last account filled in.
+    pub fn new(app: &MpApplication) -> Self {
+        let w: Self = glib::Object::builder().property("application", app).build();
+        w.setup(app);
+        w
+    }
+
+    fn app(&self) -> Option<MpApplication> {
+        self.application().and_downcast::<MpApplication>()
+    }
+
+    fn setup(&self, app: &MpApplication) {
+        let settings = app.settings();
+        self.set_default_size(settings.window_width, settings.window_height);
+        if settings.window_maximized {
+            self.maximize();
+        }
+        self.imp()
+            .sign_in_page
+            .set_account(&settings.last_account());
+        // The password field when the address is known, else the address field.
+        self.imp().sign_in_page.focus_field(false);
+        if let Some(action) = self.lookup_action("show-offline") {
+            action.change_state(&settings.show_offline.to_variant());
+        }
+        self.imp()
+            .auto_idle
+            .replace(AutoIdle::new(Duration::from_secs(
+                u64::from(settings.idle_minutes) * 60,
+            )));
+        self.set_signed_in_actions(false);
+        self.start_idle_loop();
+    }
+
+    // ----- actions ------------------------------------------------------------------------------
+
+    fn install_actions(&self) {
+        let status = gio::SimpleAction::new_stateful(
+            "status",
+            Some(glib::VariantTy::STRING),
+            &"NLN".to_variant(),
+        );
+        let weak = self.downgrade();
+        status.connect_activate(move |action, param| {
+            let (Some(win), Some(code)) = (weak.upgrade(), param.and_then(|p| p.str())) else {
+                return;
+            };
+            let status = Status::from_code(code);
+            if !status.is_settable() {
+                return;
+            }
+            action.set_state(&code.to_variant());
+            win.imp().auto_idle.borrow_mut().user_chose();
+            if let Some(bridge) = win.bridge() {
+                bridge.set_status(status);
+            }
+        });
+        self.add_action(&status);
+
+        let show_offline =
+            gio::SimpleAction::new_stateful("show-offline", None, &true.to_variant());
+        let weak = self.downgrade();
+        show_offline.connect_activate(move |action, _| {
+            let now = !action.state().and_then(|s| s.get::<bool>()).unwrap_or(true);
+            action.change_state(&now.to_variant());
+            if let Some(win) = weak.upgrade() {
+                if let Some(app) = win.app() {
+                    app.update_settings(|s| s.show_offline = now);
+                }
+            }
+        });
+        let weak = self.downgrade();
+        show_offline.connect_change_state(move |action, value| {
+            let Some(show) = value.and_then(|v| v.get::<bool>()) else {
+                return;
+            };
+            action.set_state(&show.to_variant());
+            if let Some(win) = weak.upgrade() {
+                win.imp().contact_list_page.set_show_offline(show);
+            }
+        });
+        self.add_action(&show_offline);
+
+        let sign_out = gio::SimpleAction::new("sign-out", None);
+        let weak = self.downgrade();
+        sign_out.connect_activate(move |_, _| {
+            if let Some(win) = weak.upgrade() {
+                win.sign_out();
+            }
+        });
+        self.add_action(&sign_out);
+
+        let search = gio::SimpleAction::new("search", None);
+        let weak = self.downgrade();
+        search.connect_activate(move |_, _| {
+            if let Some(win) = weak.upgrade() {
+                if win.imp().stack.visible_child_name().as_deref() == Some("contacts") {
+                    win.imp().contact_list_page.focus_search();
+                }
+            }
+        });
+        self.add_action(&search);
+    }
+
+    fn set_signed_in_actions(&self, signed_in: bool) {
+        for name in ["sign-out", "show-offline", "search", "status"] {
+            if let Some(a) = self.lookup_action(name).and_downcast::<gio::SimpleAction>() {
+                a.set_enabled(signed_in);
+            }
+        }
+    }
+
+    fn connect_pages(&self) {
+        let imp = self.imp();
+        let weak = self.downgrade();
+        imp.sign_in_page.connect_sign_in(move |page| {
+            if let (Some(win), Some(req)) = (weak.upgrade(), page.request()) {
+                win.start_sign_in(req, false);
+            }
+        });
+        let weak = self.downgrade();
+        imp.sign_in_page.connect_cancel(move |_| {
+            if let Some(win) = weak.upgrade() {
+                win.cancel_sign_in();
+            }
+        });
+        let weak = self.downgrade();
+        imp.contact_list_page
+            .connect_open_contact(move |_, account| {
+                if let Some(win) = weak.upgrade() {
+                    win.open_chat(&account);
+                }
+            });
+        let weak = self.downgrade();
+        imp.contact_list_page.connect_rename(move |_, name| {
+            if let Some(bridge) = weak.upgrade().and_then(|w| w.bridge()) {
+                bridge.set_display_name(&name);
+            }
+        });
+        let weak = self.downgrade();
+        imp.contact_list_page.connect_retry(move |_| {
+            if let Some(win) = weak.upgrade() {
+                if let Some(bridge) = win.bridge() {
+                    bridge.retry_now();
+                    win.imp()
+                        .contact_list_page
+                        .set_banner(Some(&gettext("Reconnecting…")), false);
+                    win.imp().reconnect_at.set(None);
+                }
+            }
+        });
+        let weak = self.downgrade();
+        imp.contact_list_page.connect_open_mail(move |_| {
+            if let Some(win) = weak.upgrade() {
+                win.show_toast(&gettext(
+                    "Open your mailbox in a web browser to read your e-mail.",
+                ));
+            }
+        });
+    }
+
+    // ----- sign-in ------------------------------------------------------------------------------
+
+    /// The current session bridge, if any.
+    pub fn bridge(&self) -> Option<Rc<SessionBridge>> {
+        self.imp().bridge.borrow().clone()
+    }
+
+    /// Whether the window shows the contact list.
+    pub fn is_signed_in(&self) -> bool {
+        self.imp().stack.visible_child_name().as_deref() == Some("contacts")
+    }
+
+    /// The sign-in page (tests, auto sign-in).
+    pub fn sign_in_page(&self) -> MpSignInPage {
+        self.imp().sign_in_page.get()
+    }
+
+    /// The contact list page (tests).
+    pub fn contact_list_page(&self) -> MpContactListPage {
+        self.imp().contact_list_page.get()
+    }
+
+    /// Signs in with the demo account on `server` (nothing is remembered).
+    pub fn sign_in_demo(&self, server: &str) {
+        let req = SignInRequest {
+            email: msnp_server::DEMO_ACCOUNT.to_string(),
+            password: msnp_server::DEMO_PASSWORD.to_string(),
+            server: server.to_string(),
+            status: Status::Online,
+            remember_password: false,
+            auto_sign_in: false,
+        };
+        let page = &self.imp().sign_in_page;
+        page.set_account(&req.account_settings());
+        page.set_password(&req.password);
+        self.start_sign_in(req, true);
+    }
+
+    /// Signs in with what the page holds (auto sign-in).
+    pub fn sign_in_from_page(&self) {
+        if let Some(req) = self.imp().sign_in_page.request() {
+            self.start_sign_in(req, false);
+        }
+    }
+
+    fn start_sign_in(&self, req: SignInRequest, ephemeral: bool) {
+        let imp = self.imp();
+        if imp.bridge.borrow().is_some() {
+            return;
+        }
+        let generation = imp.generation.get() + 1;
+        imp.generation.set(generation);
+        imp.sign_in_page.clear_error();
+        imp.sign_in_page.set_busy(true);
+        imp.request.replace(Some(req.clone()));
+        imp.ephemeral.set(ephemeral);
+        let weak = self.downgrade();
+        glib::spawn_future_local(async move {
+            let cache = if ephemeral {
+                None
+            } else {
+                cache::load_async(&req.email).await
+            };
+            let Some(win) = weak.upgrade() else { return };
+            if win.imp().generation.get() != generation {
+                return; // cancelled meanwhile
+            }
+            let config = ClientConfig {
+                server: req.server.clone(),
+                account: req.email.clone(),
+                password: req.password.clone(),
+                initial_status: req.status.clone(),
+                cache,
+                // MSNP7 until the account's protocol setting (Automatic / MSNP8 / MSNP7) and the
+                // demo server's test CA are wired into the app (issue 8's GUI part).
+                protocol: ProtocolChoice::Msnp7Only,
+                ..ClientConfig::default()
+            };
+            let weak = win.downgrade();
+            match SessionBridge::start(config, move |bridge, effects| {
+                if let Some(win) = weak.upgrade() {
+                    win.handle_effects(bridge, effects);
+                }
+            }) {
+                Ok(bridge) => {
+                    win.imp().contact_list_page.set_model(Some(bridge.model()));
+                    win.imp().bridge.replace(Some(bridge));
+                }
+                Err(e) => {
+                    win.imp().sign_in_page.set_busy(false);
+                    win.imp().sign_in_page.show_error(&gettext_f(
+                        "Could not start the connection: {}",
+                        &[&e.to_string()],
+                    ));
+                }
+            }
+        });
+    }
+
+    fn cancel_sign_in(&self) {
+        let imp = self.imp();
+        imp.generation.set(imp.generation.get() + 1);
+        self.end_session(false);
+        imp.sign_in_page.set_busy(false);
+        imp.sign_in_page.focus_field(false);
+    }
+
+    /// Stops the session (if any), saving the contact cache.
+    fn end_session(&self, keep_page: bool) {
+        let imp = self.imp();
+        if let Some(bridge) = imp.bridge.take() {
+            self.save_cache(&bridge);
+            bridge.shutdown();
+        }
+        self.stop_banner_timer();
+        imp.reconnect_at.set(None);
+        imp.auto_idle.borrow_mut().user_chose();
+        if !keep_page {
+            imp.contact_list_page.set_model(None);
+        }
+    }
+
+    fn save_cache(&self, bridge: &SessionBridge) {
+        if self.imp().ephemeral.get() {
+            return;
+        }
+        let state = bridge.state().borrow();
+        let Some(list) = state.list.clone() else {
+            return;
+        };
+        let path = cache::path_for(&state.account);
+        drop(state);
+        gio::spawn_blocking(move || {
+            if let Err(e) = cache::save(&path, &list) {
+                eprintln!("mariposa: cannot save {}: {e}", path.display());
+            }
+        });
+    }
+
+    /// Signs out and returns to the sign-in page.
+    pub fn sign_out(&self) {
+        let imp = self.imp();
+        self.end_session(false);
+        self.show_sign_in_page();
+        if !imp.sign_in_page.remember_password() {
+            imp.sign_in_page.clear_password();
+        }
+    }
+
+    fn show_sign_in_page(&self) {
+        let imp = self.imp();
+        imp.sign_in_page.set_busy(false);
+        imp.stack.set_visible_child_name("sign-in");
+        imp.contact_list_page.reset();
+        self.set_signed_in_actions(false);
+        self.set_title(Some(&gettext("Mariposa")));
+        imp.sign_in_page.focus_field(false);
+    }
+
+    // ----- effects ------------------------------------------------------------------------------
+
+    fn handle_effects(&self, bridge: &Rc<SessionBridge>, effects: Vec<Effect>) {
+        let current = self.bridge().is_some_and(|b| Rc::ptr_eq(&b, bridge));
+        if !current {
+            return; // a cancelled or replaced session still winding down
+        }
+        let debug = std::env::var_os("MARIPOSA_DEBUG").is_some();
+        for effect in effects {
+            if debug {
+                eprintln!("mariposa: {effect:?}");
+            }
+            self.handle_effect(bridge, effect);
+        }
+    }
+
+    fn handle_effect(&self, bridge: &Rc<SessionBridge>, effect: Effect) {
+        let imp = self.imp();
+        let page = &imp.contact_list_page;
+        let app = self.app();
+        match effect {
+            Effect::Connecting { attempt } => {
+                if bridge.state().borrow().phase == Phase::SigningIn {
+                    imp.sign_in_page.set_progress(&if attempt > 1 {
+                        gettext_f("Connecting (attempt {})…", &[&attempt.to_string()])
+                    } else {
+                        gettext("Connecting…")
+                    });
+                } else {
+                    imp.reconnect_at.set(None);
+                    page.set_banner(Some(&gettext("Connection lost — reconnecting…")), false);
+                }
+            }
+            Effect::SignedIn { again: false } => self.on_signed_in(bridge),
+            Effect::SignedIn { again: true } => {
+                self.stop_banner_timer();
+                page.set_banner(None, false);
+                page.set_connected(true);
+                if imp.outage_notified.replace(false) {
+                    if let Some(app) = &app {
+                        app.notify(
+                            "connection",
+                            &gettext("Connection restored"),
+                            &gettext("You are signed in again."),
+                            "app.show-window",
+                            None,
+                        );
+                    }
+                }
+            }
+            Effect::SignInFailed { kind, message } => {
+                self.end_session(false);
+                imp.sign_in_page.set_busy(false);
+                imp.sign_in_page.show_error(&message);
+                if kind == FailureKind::Credentials {
+                    imp.sign_in_page.mark_password_wrong();
+                }
+            }
+            Effect::Reconnecting {
+                retry_in_secs,
+                reason,
+            } => {
+                page.set_connected(false);
+                page.set_own_status(&Status::Offline);
+                imp.reconnect_at
+                    .set(Some(Instant::now() + Duration::from_secs(retry_in_secs)));
+                self.update_banner();
+                self.start_banner_timer();
+                if !imp.outage_notified.replace(true) {
+                    if let Some(app) = &app {
+                        app.notify(
+                            "connection",
+                            &gettext("Connection lost"),
+                            &gettext_f("Mariposa keeps trying to reconnect. ({})", &[&reason]),
+                            "app.show-window",
+                            None,
+                        );
+                    }
+                }
+            }
+            Effect::SignedOut { elsewhere, message } => {
+                self.end_session(false);
+                self.show_sign_in_page();
+                imp.sign_in_page.show_error(&message);
+                if elsewhere {
+                    if let Some(app) = &app {
+                        app.notify(
+                            "signed-out",
+                            &gettext("Signed out"),
+                            &message,
+                            "app.show-window",
+                            None,
+                        );
+                    }
+                }
+            }
+            Effect::ContactOnline { account, name } => {
+                if let Some(app) = &app {
+                    app.notify(
+                        &format!("online-{}", account_key(&account)),
+                        &gettext_f("{} is now online", &[&name]),
+                        &account,
+                        "app.open-chat",
+                        Some(&account.to_variant()),
+                    );
+                }
+            }
+            Effect::NewMail { from, subject } => {
+                if let Some(app) = &app {
+                    let body = if subject.trim().is_empty() {
+                        gettext("(no subject)")
+                    } else {
+                        subject
+                    };
+                    app.notify(
+                        "mail",
+                        &gettext_f("New e-mail from {}", &[&from]),
+                        &body,
+                        "app.show-window",
+                        None,
+                    );
+                }
+            }
+            Effect::MailCount(n) => page.set_unread_mail(n),
+            Effect::OwnStatus(status) => {
+                page.set_own_status(&status);
+                if let Some(a) = self.lookup_action("status") {
+                    if status.is_settable() {
+                        a.change_state(&status.code().to_variant());
+                    }
+                }
+            }
+            Effect::OwnName(name) => {
+                page.set_own_name(&name);
+            }
+            Effect::ListSynced(_) => self.save_cache(bridge),
+            Effect::ConversationOpened { .. } => {}
+            Effect::Message {
+                from, name, text, ..
+            } => {
+                let chat = self.chat_for(&from, &name);
+                chat.add_received(&name, &text);
+                if !chat.is_active() {
+                    if let Some(app) = &app {
+                        app.notify(
+                            &format!("message-{}", account_key(&from)),
+                            &name,
+                            &text,
+                            "app.open-chat",
+                            Some(&from.to_variant()),
+                        );
+                    }
+                }
+            }
+            Effect::Nudge { from, name } => {
+                let chat = self.chat_for(&from, &name);
+                chat.add_notice(&gettext_f("{} sent you a nudge.", &[&name]));
+            }
+            Effect::Delivered { id } => {
+                imp.pending.borrow_mut().remove(&id);
+            }
+            Effect::MessageFailed { id, reason } => {
+                let pending = imp.pending.borrow_mut().remove(&id);
+                if let Some((key, text)) = pending {
+                    let chat = imp.chats.borrow().get(&key).cloned();
+                    match chat {
+                        Some(chat) => chat.add_failure(&text, &reason),
+                        None => self
+                            .show_toast(&gettext_f("A message was not delivered: {}", &[&reason])),
+                    }
+                }
+            }
+            Effect::Error(text) => self.show_toast(&text),
+            Effect::Stopped => {
+                if imp.stack.visible_child_name().as_deref() == Some("contacts")
+                    && bridge.state().borrow().phase == Phase::Ended
+                {
+                    // The engine ended on its own (not by our sign-out): back to sign-in.
+                    imp.bridge.replace(None);
+                    self.show_sign_in_page();
+                }
+            }
+        }
+    }
+
+    fn on_signed_in(&self, bridge: &Rc<SessionBridge>) {
+        let imp = self.imp();
+        let Some(req) = imp.request.borrow().clone() else {
+            return;
+        };
+        let page = &imp.contact_list_page;
+        page.set_connected(true);
+        page.set_banner(None, false);
+        page.set_own_name(&bridge.state().borrow().display_name);
+        imp.stack.set_visible_child_name("contacts");
+        self.set_signed_in_actions(true);
+        page.focus_list();
+        imp.outage_notified.set(false);
+        if let Some(a) = self.lookup_action("status") {
+            a.change_state(&req.status.code().to_variant());
+        }
+        if let Some(app) = self.app() {
+            app.withdraw_notification("signed-out");
+            if !imp.ephemeral.get() {
+                app.update_settings(|s| s.remember_account(req.account_settings()));
+                let email = req.email.clone();
+                if req.remember_password {
+                    let password = req.password.clone();
+                    glib::spawn_future_local(async move {
+                        if let Err(e) = secret::store(&email, &password).await {
+                            eprintln!("mariposa: cannot remember the password: {e}");
+                        }
+                    });
+                } else {
+                    glib::spawn_future_local(async move {
+                        let _ = secret::clear(&email).await;
+                    });
+                }
+            }
+        }
+    }
+
+    // ----- banner, toast --------------------------------------------------------------------------
+
+    fn update_banner(&self) {
+        let imp = self.imp();
+        let text = match imp.reconnect_at.get() {
+            Some(at) => {
+                let left = at.saturating_duration_since(Instant::now());
+                let secs = left.as_secs() + u64::from(left.subsec_millis() > 0);
+                if secs > 0 {
+                    gettext_f("Connection lost — retrying in {} s", &[&secs.to_string()])
+                } else {
+                    gettext("Connection lost — reconnecting…")
+                }
+            }
+            None => gettext("Connection lost — reconnecting…"),
+        };
+        imp.contact_list_page.set_banner(Some(&text), true);
+    }
+
+    fn start_banner_timer(&self) {
+        let imp = self.imp();
+        if imp.banner_timer.borrow().is_some() {
+            return;
+        }
+        let weak = self.downgrade();
+        let id = glib::timeout_add_seconds_local(1, move || {
+            let Some(win) = weak.upgrade() else {
+                return glib::ControlFlow::Break;
+            };
+            if win.imp().reconnect_at.get().is_some() {
+                win.update_banner();
+            }
+            glib::ControlFlow::Continue
+        });
+        imp.banner_timer.replace(Some(id));
+    }
+
+    fn stop_banner_timer(&self) {
+        if let Some(id) = self.imp().banner_timer.take() {
+            id.remove();
+        }
+    }
+
+    /// Shows a short message at the bottom of the window.
+    pub fn show_toast(&self, text: &str) {
+        let imp = self.imp();
+        imp.toast_label.set_text(text);
+        imp.toast_revealer.set_reveal_child(true);
+        if let Some(id) = imp.toast_timer.take() {
+            id.remove();
+        }
+        let weak = self.downgrade();
+        let id = glib::timeout_add_local_once(TOAST_TIME, move || {
+            if let Some(win) = weak.upgrade() {
+                win.imp().toast_timer.replace(None);
+                win.imp().toast_revealer.set_reveal_child(false);
+            }
+        });
+        imp.toast_timer.replace(Some(id));
+    }
+
+    // ----- conversations --------------------------------------------------------------------------
+
+    fn chat_for(&self, account: &str, name: &str) -> MpChatPlaceholder {
+        let key = account_key(account);
+        if let Some(chat) = self.imp().chats.borrow().get(&key) {
+            chat.set_contact_name(name);
+            return chat.clone();
+        }
+        let app = self
+            .application()
+            .expect("the main window belongs to the application");
+        let chat = MpChatPlaceholder::new(Some(&app), account, name);
+        idle::track(&chat);
+        let weak = self.downgrade();
+        chat.connect_send(move |chat, text| {
+            let Some(win) = weak.upgrade() else { return };
+            chat.add_sent(&text);
+            match win.bridge() {
+                Some(bridge) => {
+                    let key = account_key(&chat.account());
+                    for id in bridge.send_text(&chat.account(), &text) {
+                        win.imp()
+                            .pending
+                            .borrow_mut()
+                            .insert(id, (key.clone(), text.clone()));
+                    }
+                }
+                None => chat.add_failure(&text, &gettext("not signed in")),
+            }
+        });
+        let weak = self.downgrade();
+        let k = key.clone();
+        chat.connect_close_request(move |_| {
+            if let Some(win) = weak.upgrade() {
+                win.imp().chats.borrow_mut().remove(&k);
+            }
+            glib::Propagation::Proceed
+        });
+        self.imp().chats.borrow_mut().insert(key, chat.clone());
+        chat.present();
+        chat
+    }
+
+    /// Opens (or raises) the conversation window with `account`.
+    pub fn open_chat(&self, account: &str) {
+        let name = self
+            .bridge()
+            .and_then(|b| {
+                b.state()
+                    .borrow()
+                    .roster
+                    .get(account)
+                    .map(|c| c.display_name().to_string())
+            })
+            .unwrap_or_else(|| account.to_string());
+        let chat = self.chat_for(account, &name);
+        chat.present();
+    }
+
+    // ----- idle -----------------------------------------------------------------------------------
+
+    /// Sets the minutes without input before Idle.
+    pub fn set_idle_minutes(&self, minutes: u32) {
+        self.imp().auto_idle.borrow_mut().threshold = Duration::from_secs(u64::from(minutes) * 60);
+    }
+
+    fn start_idle_loop(&self) {
+        let weak = self.downgrade();
+        glib::spawn_future_local(async move {
+            let source = IdleSource::detect().await;
+            loop {
+                glib::timeout_future(IDLE_POLL).await;
+                let Some(win) = weak.upgrade() else { break };
+                let Some(bridge) = win.bridge() else { continue };
+                if bridge.state().borrow().phase != Phase::Online {
+                    continue;
+                }
+                drop(win);
+                let idle_for = source.idle_time().await;
+                let Some(win) = weak.upgrade() else { break };
+                let current = bridge.state().borrow().status.clone();
+                let change = win.imp().auto_idle.borrow_mut().update(idle_for, &current);
+                if let Some(status) = change {
+                    bridge.set_status(status);
+                }
+            }
+        });
+    }
+
+    // ----- window state ---------------------------------------------------------------------------
+
+    fn save_window_state(&self) {
+        let Some(app) = self.app() else { return };
+        let (w, h) = self.default_size();
+        let maximized = self.is_maximized();
+        app.update_settings(|s| {
+            if !maximized && w > 0 && h > 0 {
+                s.window_width = w;
+                s.window_height = h;
+            }
+            s.window_maximized = maximized;
+        });
+    }
+
+    /// Signs out and waits briefly so `OUT` reaches the server (quitting).
+    pub fn shutdown_session_blocking(&self) {
+        if let Some(bridge) = self.imp().bridge.take() {
+            self.save_cache(&bridge);
+            bridge.shutdown_and_wait(Duration::from_millis(800));
+        }
+    }
+}
