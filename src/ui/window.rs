@@ -27,7 +27,7 @@ use crate::session::SessionBridge;
 use crate::store::{cache, secret};
 
 /// How often the idle time is checked.
-const IDLE_POLL: Duration = Duration::from_secs(5);
+const IDLE_POLL: Duration = Duration::from_secs(3);
 /// How long a toast stays.
 const TOAST_TIME: Duration = Duration::from_secs(6);
 
@@ -170,11 +170,7 @@ impl MpWindow {
         if let Some(action) = self.lookup_action("show-offline") {
             action.change_state(&settings.show_offline.to_variant());
         }
-        self.imp()
-            .auto_idle
-            .replace(AutoIdle::new(Duration::from_secs(
-                u64::from(settings.idle_minutes) * 60,
-            )));
+        self.set_idle_minutes(settings.idle_minutes);
         self.set_signed_in_actions(false);
         self.start_idle_loop();
     }
@@ -805,9 +801,15 @@ impl MpWindow {
 
     // ----- idle -----------------------------------------------------------------------------------
 
-    /// Sets the minutes without input before Idle.
+    /// Sets the minutes without input before Idle. `MARIPOSA_IDLE_SECONDS` overrides it in
+    /// seconds (for the end-to-end test, which cannot wait minutes).
     pub fn set_idle_minutes(&self, minutes: u32) {
-        self.imp().auto_idle.borrow_mut().threshold = Duration::from_secs(u64::from(minutes) * 60);
+        let threshold = std::env::var("MARIPOSA_IDLE_SECONDS")
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok())
+            .map(Duration::from_secs)
+            .unwrap_or(Duration::from_secs(u64::from(minutes) * 60));
+        self.imp().auto_idle.borrow_mut().threshold = threshold;
     }
 
     fn start_idle_loop(&self) {
@@ -823,6 +825,9 @@ impl MpWindow {
                 }
                 drop(win);
                 let idle_for = source.idle_time().await;
+                if std::env::var_os("MARIPOSA_DEBUG").is_some() {
+                    eprintln!("mariposa: idle for {idle_for:?} ({source:?})");
+                }
                 let Some(win) = weak.upgrade() else { break };
                 let current = bridge.state().borrow().status.clone();
                 let change = win.imp().auto_idle.borrow_mut().update(idle_for, &current);

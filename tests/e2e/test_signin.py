@@ -528,6 +528,31 @@ def main():
                         20, "Alice offline")
             app_proc.proc.wait(15)
 
+        def idle_and_back():
+            # A second run: the address and server are remembered, the password field has the
+            # focus; Idle after 4 s without input (test override of the minutes setting).
+            env2 = dict(env, MARIPOSA_IDLE_SECONDS="4")
+            app2 = Process([MARIPOSA], env=env2, name="mariposa")
+            procs.append(app2)
+            app = app_root()
+            wait_for(lambda: find_all(app, "Sign In", ("push button",)), 20, "Sign In button")
+            time.sleep(1.0)
+            subprocess.run(["xdotool", "type", "--delay", "15", ALICE[1]], check=True)
+            subprocess.run(["xdotool", "key", "Return"], check=True)
+            wait_for(lambda: len(row_names(app)) == 4, 30, "the contact rows")
+            json_events(bob, lambda e: e.get("event") == "presence"
+                        and e.get("account") == ALICE[0] and e.get("status") == "IDL",
+                        30, "Alice idle")
+            screenshot("09-idle.png")
+            status = find_all(app, "Status", ("push button", "toggle button"))
+            ext = status[0].queryComponent().getExtents(pyatspi.WINDOW_COORDS)
+            subprocess.run(["xdotool", "mousemove", str(ext.x + 5), str(ext.y + 5)], check=True)
+            json_events(bob, lambda e: e.get("event") == "presence"
+                        and e.get("account") == ALICE[0] and e.get("status") == "NLN",
+                        20, "Alice back from idle")
+            subprocess.run(["xdotool", "key", "ctrl+q"], check=False)
+            app2.proc.wait(15)
+
         step("sign-in page found by accessible names", sign_in_page)
         step("wrong password is explained", wrong_password)
         step("sign in shows the contacts", sign_in)
@@ -538,6 +563,7 @@ def main():
         step("a lost connection shows the banner and recovers", connection_banner)
         step("signing in elsewhere signs out here, with a notice", signed_out_elsewhere)
         step("quitting signs out", quit_app)
+        step("idle after no input, back on input; settings remembered", idle_and_back)
     except Exception:
         for p in procs:
             if p.name == "mariposa":
@@ -549,8 +575,8 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
     passed = sum(1 for _, ok in results if ok)
     failed = sum(1 for _, ok in results if not ok)
-    if failed == 0 and passed < 10:
-        failed = 10 - passed
+    if failed == 0 and passed < 11:
+        failed = 11 - passed
     print(f"e2e: {passed} passed, {failed} failed")
     return 0 if failed == 0 else 1
 
