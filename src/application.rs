@@ -288,6 +288,12 @@ impl MpApplication {
 
     fn auto_sign_in(&self, win: &MpWindow) {
         let account = self.settings().last_account();
+        if std::env::var_os("MARIPOSA_DEBUG").is_some() {
+            eprintln!(
+                "mariposa: last account {:?}, remember {}, automatic {}",
+                account.email, account.remember_password, account.auto_sign_in
+            );
+        }
         if !account.remember_password || account.email.is_empty() {
             return;
         }
@@ -304,7 +310,7 @@ impl MpApplication {
                         win.sign_in_from_page();
                     }
                 }
-                Ok(None) => {}
+                Ok(None) => eprintln!("mariposa: no remembered password for {}", account.email),
                 Err(e) => eprintln!("mariposa: cannot read the remembered password: {e}"),
             }
         });

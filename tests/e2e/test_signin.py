@@ -384,6 +384,19 @@ def main():
         bob = cli(BOB)
         cli(CAROL, "AWY")
         cli(DAVE, "BSY")
+        # A Secret Service (GNOME Keyring with an unlocked login keyring) when installed, so
+        # "Remember password" and "Sign in automatically" are exercised too.
+        keyring = None
+        if shutil.which("gnome-keyring-daemon"):
+            kenv = dict(os.environ, XDG_DATA_HOME=os.path.join(tmp, "data"),
+                        XDG_RUNTIME_DIR=os.path.join(tmp, "run"))
+            os.makedirs(kenv["XDG_RUNTIME_DIR"], mode=0o700, exist_ok=True)
+            keyring = subprocess.run(
+                ["gnome-keyring-daemon", "--unlock", "--components=secrets", "--daemonize"],
+                input="e2e-keyring", capture_output=True, text=True, env=kenv, timeout=20)
+            print("keyring:", "running" if keyring.returncode == 0 else keyring.stderr.strip())
+            keyring = keyring.returncode == 0
+        ctx["keyring"] = keyring
         notifications = NotificationServer()
         notifications.start()
         notifications.ready.wait(10)
@@ -423,6 +436,17 @@ def main():
         def sign_in():
             app = ctx["app"]
             type_into(find_all(app, "Password", ("password text",))[0], ALICE[1])
+            if ctx["keyring"]:
+                remember = find_all(app, "Remember password", ("check box",))[0]
+                wait_for(lambda: remember.getState().contains(pyatspi.STATE_SENSITIVE), 10,
+                         "Remember password enabled by the keyring")
+                click(remember)
+                # The next check box, by keyboard (its extents are not reliable right after).
+                subprocess.run(["xdotool", "key", "Tab", "space"], check=True)
+                time.sleep(0.3)
+                auto = find_all(app, "Sign in automatically", ("check box",))[0]
+                wait_for(lambda: auto.getState().contains(pyatspi.STATE_CHECKED), 5,
+                         "Sign in automatically ticked")
             press(find_all(app, "Sign In", ("push button",))[0])
             wait_for(lambda: {NAMES[BOB[0]], NAMES[CAROL[0]], NAMES[DAVE[0]],
                               NAMES[ERIN[0]]} <= row_names(app), 30, "the contact rows")
@@ -527,6 +551,12 @@ def main():
                         and e.get("account") == ALICE[0] and e.get("status") == "FLN",
                         20, "Alice offline")
             app_proc.proc.wait(15)
+            if ctx["keyring"]:
+                found = subprocess.run(["secret-tool", "lookup", "xdg:schema",
+                                        "io.github.mariposa.Mariposa.Password", "account",
+                                        ALICE[0]], capture_output=True, text=True)
+                if found.stdout.strip() != ALICE[1]:
+                    raise AssertionError(f"password not in the keyring: {found!r}")
 
         def idle_and_back():
             # A second run: the address and server are remembered, the password field has the
@@ -535,10 +565,12 @@ def main():
             app2 = Process([MARIPOSA], env=env2, name="mariposa")
             procs.append(app2)
             app = app_root()
-            wait_for(lambda: find_all(app, "Sign In", ("push button",)), 20, "Sign In button")
-            time.sleep(1.0)
-            subprocess.run(["xdotool", "type", "--delay", "15", ALICE[1]], check=True)
-            subprocess.run(["xdotool", "key", "Return"], check=True)
+            if not ctx["keyring"]:
+                wait_for(lambda: find_all(app, "Sign In", ("push button",)), 20, "Sign In")
+                time.sleep(1.0)
+                subprocess.run(["xdotool", "type", "--delay", "15", ALICE[1]], check=True)
+                subprocess.run(["xdotool", "key", "Return"], check=True)
+            # With the keyring, the remembered password signs in automatically.
             wait_for(lambda: len(row_names(app)) == 4, 30, "the contact rows")
             json_events(bob, lambda e: e.get("event") == "presence"
                         and e.get("account") == ALICE[0] and e.get("status") == "IDL",
@@ -563,7 +595,8 @@ def main():
         step("a lost connection shows the banner and recovers", connection_banner)
         step("signing in elsewhere signs out here, with a notice", signed_out_elsewhere)
         step("quitting signs out", quit_app)
-        step("idle after no input, back on input; settings remembered", idle_and_back)
+        step("password remembered in the keyring; automatic sign-in, then Idle and back",
+             idle_and_back)
     except Exception:
         for p in procs:
             if p.name == "mariposa":
