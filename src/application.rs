@@ -351,7 +351,7 @@ impl MpApplication {
             .translator_credits(gettext("translator-credits"))
             .modal(true)
             .build();
-        if let Some(win) = self.active_window() {
+        if let Some(win) = self.main_window() {
             dialog.set_transient_for(Some(&win));
         }
         dialog.present();
@@ -372,10 +372,10 @@ impl MpApplication {
                     }
                 }
             });
-        prefs.set_application(Some(self));
-        if let Some(win) = self.active_window() {
+        if let Some(win) = self.main_window() {
             prefs.set_transient_for(Some(&win));
         }
+        prefs.set_application(Some(self));
         prefs.present();
     }
 }
