@@ -479,6 +479,20 @@ def main():
                         20, "Alice busy")
             time.sleep(0.5)
 
+        def rename():
+            app = ctx["app"]
+            label = find_all(app, "Display name")
+            if not label:
+                raise AssertionError("no Display name")
+            click(label[0])
+            subprocess.run(["xdotool", "key", "ctrl+a"], check=True)
+            subprocess.run(["xdotool", "type", "--delay", "15", "Alice in Wonderland"],
+                           check=True)
+            subprocess.run(["xdotool", "key", "Return"], check=True)
+            json_events(bob, lambda e: e.get("event") == "presence"
+                        and e.get("account") == ALICE[0]
+                        and e.get("name") == "Alice in Wonderland", 20, "Alice's new name")
+
         def search():
             app = ctx["app"]
             entry = find_all(app, "Search contacts", ("text", "entry"))
@@ -590,6 +604,7 @@ def main():
         step("sign in shows the contacts", sign_in)
         step("groups show online/total counts", groups_and_counts)
         step("status change reaches the other client", change_status)
+        step("renaming yourself reaches the other client", rename)
         step("search narrows the list", search)
         step("a contact coming online is notified", contact_online_notification)
         step("a lost connection shows the banner and recovers", connection_banner)
@@ -608,8 +623,8 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
     passed = sum(1 for _, ok in results if ok)
     failed = sum(1 for _, ok in results if not ok)
-    if failed == 0 and passed < 11:
-        failed = 11 - passed
+    if failed == 0 and passed < 12:
+        failed = 12 - passed
     print(f"e2e: {passed} passed, {failed} failed")
     return 0 if failed == 0 else 1
 
