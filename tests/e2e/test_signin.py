@@ -212,6 +212,15 @@ class NotificationServer(threading.Thread):
                         timeout, f"a notification {what} (got {self.received})")
 
 
+def secret_service_up():
+    conn = Gio.bus_get_sync(Gio.BusType.SESSION, None)
+    reply = conn.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus",
+                           "org.freedesktop.DBus", "NameHasOwner",
+                           GLib.Variant("(s)", ("org.freedesktop.secrets",)), None,
+                           Gio.DBusCallFlags.NONE, 2000, None)
+    return reply.unpack()[0]
+
+
 # ----- AT-SPI helpers ------------------------------------------------------------------------
 
 def app_root(timeout=45):
@@ -386,16 +395,35 @@ def main():
         cli(DAVE, "BSY")
         # A Secret Service (GNOME Keyring with an unlocked login keyring) when installed, so
         # "Remember password" and "Sign in automatically" are exercised too.
-        keyring = None
+        keyring = False
         if shutil.which("gnome-keyring-daemon"):
             kenv = dict(os.environ, XDG_DATA_HOME=os.path.join(tmp, "data"),
                         XDG_RUNTIME_DIR=os.path.join(tmp, "run"))
             os.makedirs(kenv["XDG_RUNTIME_DIR"], mode=0o700, exist_ok=True)
-            keyring = subprocess.run(
-                ["gnome-keyring-daemon", "--unlock", "--components=secrets", "--daemonize"],
-                input="e2e-keyring", capture_output=True, text=True, env=kenv, timeout=20)
-            print("keyring:", "running" if keyring.returncode == 0 else keyring.stderr.strip())
-            keyring = keyring.returncode == 0
+            # In the foreground, so it ends with the test; the keyring password comes on stdin.
+            daemon = subprocess.Popen(
+                ["gnome-keyring-daemon", "--unlock", "--components=secrets", "--foreground"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                env=kenv, text=True)
+            daemon.stdin.write("e2e-keyring")
+            daemon.stdin.close()
+
+            class Daemon:
+                name = "gnome-keyring-daemon"
+                log = []
+
+                def stop(self):
+                    if daemon.poll() is None:
+                        daemon.terminate()
+                        daemon.wait(5)
+
+            procs.append(Daemon())
+            try:
+                wait_for(secret_service_up, 10, "the keyring on the bus")
+                keyring = True
+            except AssertionError as e:
+                print("keyring not available:", e)
+            print("keyring:", "running" if keyring else "not running")
         ctx["keyring"] = keyring
         notifications = NotificationServer()
         notifications.start()
