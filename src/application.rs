@@ -164,10 +164,11 @@ impl MpApplication {
     fn install_actions(&self) {
         let quit = gio::ActionEntry::builder("quit")
             .activate(|app: &Self, _, _| {
+                // Closing every window ends the application once the sessions have signed
+                // out (each main window holds it until then).
                 for win in app.windows() {
                     win.close();
                 }
-                app.quit();
             })
             .build();
         let about = gio::ActionEntry::builder("about")

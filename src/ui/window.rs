@@ -125,7 +125,7 @@ mod imp {
         fn close_request(&self) -> glib::Propagation {
             let obj = self.obj();
             obj.save_window_state();
-            obj.end_session(false);
+            obj.sign_out_before_closing();
             for chat in self.chats.take().into_values() {
                 chat.destroy();
             }
@@ -850,6 +850,25 @@ impl MpWindow {
                 s.window_height = h;
             }
             s.window_maximized = maximized;
+        });
+    }
+
+    /// Signs out while the window closes: the application is held (without blocking the main
+    /// loop) until the engine has said goodbye, or a second has passed.
+    fn sign_out_before_closing(&self) {
+        let Some(bridge) = self.imp().bridge.take() else {
+            return;
+        };
+        self.save_cache(&bridge);
+        bridge.shutdown();
+        let Some(app) = self.app() else { return };
+        let guard = app.hold();
+        glib::spawn_future_local(async move {
+            let end = Instant::now() + Duration::from_secs(1);
+            while bridge.is_running() && Instant::now() < end {
+                glib::timeout_future(Duration::from_millis(20)).await;
+            }
+            drop(guard);
         });
     }
 

@@ -10,7 +10,7 @@ and saves screenshots under target/e2e-screenshots/.
 Run it under a virtual display with its own D-Bus session (the AT-SPI bus is started on demand
 through D-Bus activation by at-spi-bus-launcher):
 
-    xvfb-run -a -s "-screen 0 1024x768x24" dbus-run-session -- /usr/bin/python3 tests/e2e/test_signin.py
+    xvfb-run -a -s "-screen 0 1024x768x24 -noreset" dbus-run-session -- /usr/bin/python3 tests/e2e/test_signin.py
 
 Needs: python3-pyatspi, at-spi2-core, xdotool, imagemagick; the binaries from
 `cargo build --workspace --all-targets` (CARGO_TARGET_DIR is honoured). NO_AT_BRIDGE must not
