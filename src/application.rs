@@ -164,10 +164,11 @@ impl MpApplication {
     fn install_actions(&self) {
         let quit = gio::ActionEntry::builder("quit")
             .activate(|app: &Self, _, _| {
+                // Closing every window ends the application once the sessions have signed
+                // out (each main window holds it until then).
                 for win in app.windows() {
                     win.close();
                 }
-                app.quit();
             })
             .build();
         let about = gio::ActionEntry::builder("about")
@@ -288,6 +289,12 @@ impl MpApplication {
 
     fn auto_sign_in(&self, win: &MpWindow) {
         let account = self.settings().last_account();
+        if std::env::var_os("MARIPOSA_DEBUG").is_some() {
+            eprintln!(
+                "mariposa: last account {:?}, remember {}, automatic {}",
+                account.email, account.remember_password, account.auto_sign_in
+            );
+        }
         if !account.remember_password || account.email.is_empty() {
             return;
         }
@@ -304,7 +311,7 @@ impl MpApplication {
                         win.sign_in_from_page();
                     }
                 }
-                Ok(None) => {}
+                Ok(None) => eprintln!("mariposa: no remembered password for {}", account.email),
                 Err(e) => eprintln!("mariposa: cannot read the remembered password: {e}"),
             }
         });
@@ -345,7 +352,7 @@ impl MpApplication {
             .translator_credits(gettext("translator-credits"))
             .modal(true)
             .build();
-        if let Some(win) = self.active_window() {
+        if let Some(win) = self.main_window() {
             dialog.set_transient_for(Some(&win));
         }
         dialog.present();
@@ -366,10 +373,10 @@ impl MpApplication {
                     }
                 }
             });
-        prefs.set_application(Some(self));
-        if let Some(win) = self.active_window() {
+        if let Some(win) = self.main_window() {
             prefs.set_transient_for(Some(&win));
         }
+        prefs.set_application(Some(self));
         prefs.present();
     }
 }

@@ -11,6 +11,7 @@ use gtk::prelude::*;
 
 thread_local! {
     static LAST_INPUT: Cell<Instant> = Cell::new(Instant::now());
+    static LAST_POINTER: Cell<(f64, f64)> = const { Cell::new((f64::NAN, f64::NAN)) };
 }
 
 /// Records input on one of the app's windows.
@@ -25,15 +26,25 @@ pub fn track(window: &impl IsA<gtk::Widget>) {
     watcher.set_propagation_phase(gtk::PropagationPhase::Capture);
     watcher.connect_event(|_, event| {
         use gtk::gdk::EventType;
-        if matches!(
-            event.event_type(),
+        match event.event_type() {
             EventType::KeyPress
-                | EventType::ButtonPress
-                | EventType::MotionNotify
-                | EventType::Scroll
-                | EventType::TouchBegin
-        ) {
-            note_input();
+            | EventType::ButtonPress
+            | EventType::Scroll
+            | EventType::TouchBegin => note_input(),
+            // GTK also sends motion events of its own when widgets move under a resting
+            // pointer: only a pointer that really moved counts.
+            EventType::MotionNotify => {
+                if let Some(pos) = event.position() {
+                    let moved = LAST_POINTER.with(|last| {
+                        let (x, y) = last.replace(pos);
+                        !((x - pos.0).abs() < 1.0 && (y - pos.1).abs() < 1.0)
+                    });
+                    if moved {
+                        note_input();
+                    }
+                }
+            }
+            _ => {}
         }
         glib::Propagation::Proceed
     });

@@ -73,7 +73,7 @@ impl Default for Settings {
             idle_minutes: DEFAULT_IDLE_MINUTES,
             notifications: true,
             window_width: 380,
-            window_height: 700,
+            window_height: 720,
             window_maximized: false,
         }
     }

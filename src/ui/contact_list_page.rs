@@ -372,6 +372,11 @@ impl MpContactListPage {
         self.set_unread_mail(0);
     }
 
+    /// The list view (benches and tests).
+    pub fn list_view(&self) -> gtk::ListView {
+        self.imp().list_view.get()
+    }
+
     /// Moves the focus into the list.
     pub fn focus_list(&self) {
         self.imp().list_view.grab_focus();

@@ -16,4 +16,6 @@ pub use sign_in_page::MpSignInPage;
 pub use window::MpWindow;
 
 #[cfg(test)]
+mod bench;
+#[cfg(test)]
 mod smoke_tests;

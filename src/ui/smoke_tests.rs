@@ -19,7 +19,7 @@ use crate::model::roster::Filter;
 use crate::model::{ContactListModel, MpContact, MpGroup};
 use crate::store::settings::AccountSettings;
 
-fn resources() {
+pub(super) fn resources() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         gio::resources_register_include!("mariposa.gresource").expect("resources");

@@ -28,7 +28,7 @@ use crate::session::SessionBridge;
 use crate::store::{cache, secret};
 
 /// How often the idle time is checked.
-const IDLE_POLL: Duration = Duration::from_secs(5);
+const IDLE_POLL: Duration = Duration::from_secs(3);
 /// How long a toast stays.
 const TOAST_TIME: Duration = Duration::from_secs(6);
 
@@ -126,7 +126,7 @@ mod imp {
         fn close_request(&self) -> glib::Propagation {
             let obj = self.obj();
             obj.save_window_state();
-            obj.end_session(false);
+            obj.sign_out_before_closing();
             for chat in self.chats.take().into_values() {
                 chat.destroy();
             }
@@ -171,11 +171,7 @@ impl MpWindow {
         if let Some(action) = self.lookup_action("show-offline") {
             action.change_state(&settings.show_offline.to_variant());
         }
-        self.imp()
-            .auto_idle
-            .replace(AutoIdle::new(Duration::from_secs(
-                u64::from(settings.idle_minutes) * 60,
-            )));
+        self.set_idle_minutes(settings.idle_minutes);
         self.set_signed_in_actions(false);
         self.start_idle_loop();
     }
@@ -810,9 +806,15 @@ impl MpWindow {
 
     // ----- idle -----------------------------------------------------------------------------------
 
-    /// Sets the minutes without input before Idle.
+    /// Sets the minutes without input before Idle. `MARIPOSA_IDLE_SECONDS` overrides it in
+    /// seconds (for the end-to-end test, which cannot wait minutes).
     pub fn set_idle_minutes(&self, minutes: u32) {
-        self.imp().auto_idle.borrow_mut().threshold = Duration::from_secs(u64::from(minutes) * 60);
+        let threshold = std::env::var("MARIPOSA_IDLE_SECONDS")
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok())
+            .map(Duration::from_secs)
+            .unwrap_or(Duration::from_secs(u64::from(minutes) * 60));
+        self.imp().auto_idle.borrow_mut().threshold = threshold;
     }
 
     fn start_idle_loop(&self) {
@@ -828,6 +830,9 @@ impl MpWindow {
                 }
                 drop(win);
                 let idle_for = source.idle_time().await;
+                if std::env::var_os("MARIPOSA_DEBUG").is_some() {
+                    eprintln!("mariposa: idle for {idle_for:?} ({source:?})");
+                }
                 let Some(win) = weak.upgrade() else { break };
                 let current = bridge.state().borrow().status.clone();
                 let change = win.imp().auto_idle.borrow_mut().update(idle_for, &current);
@@ -850,6 +855,25 @@ impl MpWindow {
                 s.window_height = h;
             }
             s.window_maximized = maximized;
+        });
+    }
+
+    /// Signs out while the window closes: the application is held (without blocking the main
+    /// loop) until the engine has said goodbye, or a second has passed.
+    fn sign_out_before_closing(&self) {
+        let Some(bridge) = self.imp().bridge.take() else {
+            return;
+        };
+        self.save_cache(&bridge);
+        bridge.shutdown();
+        let Some(app) = self.app() else { return };
+        let guard = app.hold();
+        glib::spawn_future_local(async move {
+            let end = Instant::now() + Duration::from_secs(1);
+            while bridge.is_running() && Instant::now() < end {
+                glib::timeout_future(Duration::from_millis(20)).await;
+            }
+            drop(guard);
         });
     }
 

@@ -10,7 +10,7 @@ and saves screenshots under target/e2e-screenshots/.
 Run it under a virtual display with its own D-Bus session (the AT-SPI bus is started on demand
 through D-Bus activation by at-spi-bus-launcher):
 
-    xvfb-run -a -s "-screen 0 1024x768x24" dbus-run-session -- /usr/bin/python3 tests/e2e/test_signin.py
+    xvfb-run -a -s "-screen 0 1024x768x24 -noreset" dbus-run-session -- /usr/bin/python3 tests/e2e/test_signin.py
 
 Needs: python3-pyatspi, at-spi2-core, xdotool, imagemagick; the binaries from
 `cargo build --workspace --all-targets` (CARGO_TARGET_DIR is honoured). NO_AT_BRIDGE must not
@@ -212,6 +212,15 @@ class NotificationServer(threading.Thread):
                         timeout, f"a notification {what} (got {self.received})")
 
 
+def secret_service_up():
+    conn = Gio.bus_get_sync(Gio.BusType.SESSION, None)
+    reply = conn.call_sync("org.freedesktop.DBus", "/org/freedesktop/DBus",
+                           "org.freedesktop.DBus", "NameHasOwner",
+                           GLib.Variant("(s)", ("org.freedesktop.secrets",)), None,
+                           Gio.DBusCallFlags.NONE, 2000, None)
+    return reply.unpack()[0]
+
+
 # ----- AT-SPI helpers ------------------------------------------------------------------------
 
 def app_root(timeout=45):
@@ -384,6 +393,38 @@ def main():
         bob = cli(BOB)
         cli(CAROL, "AWY")
         cli(DAVE, "BSY")
+        # A Secret Service (GNOME Keyring with an unlocked login keyring) when installed, so
+        # "Remember password" and "Sign in automatically" are exercised too.
+        keyring = False
+        if shutil.which("gnome-keyring-daemon"):
+            kenv = dict(os.environ, XDG_DATA_HOME=os.path.join(tmp, "data"),
+                        XDG_RUNTIME_DIR=os.path.join(tmp, "run"))
+            os.makedirs(kenv["XDG_RUNTIME_DIR"], mode=0o700, exist_ok=True)
+            # In the foreground, so it ends with the test; the keyring password comes on stdin.
+            daemon = subprocess.Popen(
+                ["gnome-keyring-daemon", "--unlock", "--components=secrets", "--foreground"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                env=kenv, text=True)
+            daemon.stdin.write("e2e-keyring")
+            daemon.stdin.close()
+
+            class Daemon:
+                name = "gnome-keyring-daemon"
+                log = []
+
+                def stop(self):
+                    if daemon.poll() is None:
+                        daemon.terminate()
+                        daemon.wait(5)
+
+            procs.append(Daemon())
+            try:
+                wait_for(secret_service_up, 10, "the keyring on the bus")
+                keyring = True
+            except AssertionError as e:
+                print("keyring not available:", e)
+            print("keyring:", "running" if keyring else "not running")
+        ctx["keyring"] = keyring
         notifications = NotificationServer()
         notifications.start()
         notifications.ready.wait(10)
@@ -423,6 +464,17 @@ def main():
         def sign_in():
             app = ctx["app"]
             type_into(find_all(app, "Password", ("password text",))[0], ALICE[1])
+            if ctx["keyring"]:
+                remember = find_all(app, "Remember password", ("check box",))[0]
+                wait_for(lambda: remember.getState().contains(pyatspi.STATE_SENSITIVE), 10,
+                         "Remember password enabled by the keyring")
+                click(remember)
+                # The next check box, by keyboard (its extents are not reliable right after).
+                subprocess.run(["xdotool", "key", "Tab", "space"], check=True)
+                time.sleep(0.3)
+                auto = find_all(app, "Sign in automatically", ("check box",))[0]
+                wait_for(lambda: auto.getState().contains(pyatspi.STATE_CHECKED), 5,
+                         "Sign in automatically ticked")
             press(find_all(app, "Sign In", ("push button",))[0])
             wait_for(lambda: {NAMES[BOB[0]], NAMES[CAROL[0]], NAMES[DAVE[0]],
                               NAMES[ERIN[0]]} <= row_names(app), 30, "the contact rows")
@@ -454,6 +506,20 @@ def main():
                         and e.get("account") == ALICE[0] and e.get("status") == "BSY",
                         20, "Alice busy")
             time.sleep(0.5)
+
+        def rename():
+            app = ctx["app"]
+            label = find_all(app, "Display name")
+            if not label:
+                raise AssertionError("no Display name")
+            click(label[0])
+            subprocess.run(["xdotool", "key", "ctrl+a"], check=True)
+            subprocess.run(["xdotool", "type", "--delay", "15", "Alice in Wonderland"],
+                           check=True)
+            subprocess.run(["xdotool", "key", "Return"], check=True)
+            json_events(bob, lambda e: e.get("event") == "presence"
+                        and e.get("account") == ALICE[0]
+                        and e.get("name") == "Alice in Wonderland", 20, "Alice's new name")
 
         def search():
             app = ctx["app"]
@@ -527,17 +593,53 @@ def main():
                         and e.get("account") == ALICE[0] and e.get("status") == "FLN",
                         20, "Alice offline")
             app_proc.proc.wait(15)
+            if ctx["keyring"]:
+                found = subprocess.run(["secret-tool", "lookup", "xdg:schema",
+                                        "io.github.mariposa.Mariposa.Password", "account",
+                                        ALICE[0]], capture_output=True, text=True)
+                if found.stdout.strip() != ALICE[1]:
+                    raise AssertionError(f"password not in the keyring: {found!r}")
+
+        def idle_and_back():
+            # A second run: the address and server are remembered, the password field has the
+            # focus; Idle after 4 s without input (test override of the minutes setting).
+            env2 = dict(env, MARIPOSA_IDLE_SECONDS="4")
+            app2 = Process([MARIPOSA], env=env2, name="mariposa")
+            procs.append(app2)
+            app = app_root()
+            if not ctx["keyring"]:
+                wait_for(lambda: find_all(app, "Sign In", ("push button",)), 20, "Sign In")
+                time.sleep(1.0)
+                subprocess.run(["xdotool", "type", "--delay", "15", ALICE[1]], check=True)
+                subprocess.run(["xdotool", "key", "Return"], check=True)
+            # With the keyring, the remembered password signs in automatically.
+            wait_for(lambda: len(row_names(app)) == 4, 30, "the contact rows")
+            json_events(bob, lambda e: e.get("event") == "presence"
+                        and e.get("account") == ALICE[0] and e.get("status") == "IDL",
+                        30, "Alice idle")
+            screenshot("09-idle.png")
+            status = find_all(app, "Status", ("push button", "toggle button"))
+            ext = status[0].queryComponent().getExtents(pyatspi.WINDOW_COORDS)
+            subprocess.run(["xdotool", "mousemove", str(ext.x + 5), str(ext.y + 5)], check=True)
+            json_events(bob, lambda e: e.get("event") == "presence"
+                        and e.get("account") == ALICE[0] and e.get("status") == "NLN",
+                        20, "Alice back from idle")
+            subprocess.run(["xdotool", "key", "ctrl+q"], check=False)
+            app2.proc.wait(15)
 
         step("sign-in page found by accessible names", sign_in_page)
         step("wrong password is explained", wrong_password)
         step("sign in shows the contacts", sign_in)
         step("groups show online/total counts", groups_and_counts)
         step("status change reaches the other client", change_status)
+        step("renaming yourself reaches the other client", rename)
         step("search narrows the list", search)
         step("a contact coming online is notified", contact_online_notification)
         step("a lost connection shows the banner and recovers", connection_banner)
         step("signing in elsewhere signs out here, with a notice", signed_out_elsewhere)
         step("quitting signs out", quit_app)
+        step("password remembered in the keyring; automatic sign-in, then Idle and back",
+             idle_and_back)
     except Exception:
         for p in procs:
             if p.name == "mariposa":
@@ -549,8 +651,8 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
     passed = sum(1 for _, ok in results if ok)
     failed = sum(1 for _, ok in results if not ok)
-    if failed == 0 and passed < 10:
-        failed = 10 - passed
+    if failed == 0 and passed < 12:
+        failed = 12 - passed
     print(f"e2e: {passed} passed, {failed} failed")
     return 0 if failed == 0 else 1
 
