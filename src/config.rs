@@ -32,3 +32,10 @@ pub fn cache_dir() -> PathBuf {
         .map(|d| d.cache_dir().to_path_buf())
         .unwrap_or_else(|| std::env::temp_dir().join("mariposa-cache"))
 }
+
+/// `~/.local/share/mariposa` (or `$XDG_DATA_HOME/mariposa`): chat logs.
+pub fn data_dir() -> PathBuf {
+    project_dirs()
+        .map(|d| d.data_dir().to_path_buf())
+        .unwrap_or_else(|| std::env::temp_dir().join("mariposa-data"))
+}

@@ -163,6 +163,32 @@ impl SessionBridge {
         ids
     }
 
+    /// Sends a typing notification to `to` (ack mode U: fire and forget).
+    pub fn send_typing(&self, to: &str) {
+        let id = self.next_id.get();
+        self.next_id.set(id + 1);
+        let me = self.account();
+        self.send(Request::SendTo {
+            id,
+            to: to.to_string(),
+            ack: AckMode::Unacknowledged,
+            payload: payload::typing(&me),
+        });
+    }
+
+    /// Sends a nudge to `to`; returns its message id.
+    pub fn send_nudge(&self, to: &str) -> u64 {
+        let id = self.next_id.get();
+        self.next_id.set(id + 1);
+        self.send(Request::SendTo {
+            id,
+            to: to.to_string(),
+            ack: AckMode::NakOnly,
+            payload: payload::nudge(),
+        });
+        id
+    }
+
     /// Signs out and stops the engine.
     pub fn shutdown(&self) {
         self.send(Request::Shutdown);

@@ -84,9 +84,24 @@ pub enum Effect {
         from: String,
         name: String,
         text: String,
+        /// `X-MMS-IM-Format`, re-serialised (empty: none).
+        format: String,
     },
     /// A nudge arrived.
     Nudge { from: String, name: String },
+    /// A contact is typing (only when `TypingUser` matches the sender).
+    Typing { from: String, name: String },
+    /// A contact joined a conversation.
+    Joined {
+        conversation: ConversationId,
+        account: String,
+        name: String,
+    },
+    /// A contact left a conversation.
+    Left {
+        conversation: ConversationId,
+        account: String,
+    },
     /// A sent message was delivered.
     Delivered { id: u64 },
     /// A sent message failed.
@@ -222,7 +237,22 @@ impl AccountState {
             Event::ConversationOpened { conversation, with } => {
                 fx.push(Effect::ConversationOpened { conversation, with })
             }
-            Event::Joined { .. } | Event::Left { .. } => {}
+            Event::Joined {
+                conversation,
+                account,
+                name,
+            } => fx.push(Effect::Joined {
+                conversation,
+                account,
+                name,
+            }),
+            Event::Left {
+                conversation,
+                account,
+            } => fx.push(Effect::Left {
+                conversation,
+                account,
+            }),
             // File transfers have no window yet (the file-transfer issue builds it); an offer is
             // left unanswered and the sender's own time limit withdraws it.
             Event::FileOffered { .. }
@@ -245,8 +275,12 @@ impl AccountState {
                         from,
                         name,
                         text: t.text,
+                        format: t.format.map(|f| f.to_header_value()).unwrap_or_default(),
                     }),
                     Payload::Nudge => fx.push(Effect::Nudge { from, name }),
+                    Payload::Typing { user } if user.eq_ignore_ascii_case(&from) => {
+                        fx.push(Effect::Typing { from, name })
+                    }
                     _ => {}
                 }
             }
@@ -754,7 +788,33 @@ mod tests {
                 conversation: 1,
                 from: "bob@example.com".into(),
                 name: "Bob <b>".into(),
-                text: "hi <i>there</i>".into()
+                text: "hi <i>there</i>".into(),
+                format: String::new(),
+            }]
+        );
+    }
+
+    #[test]
+    fn typing_is_trusted_only_from_its_sender() {
+        let mut s = AccountState::new("me@example.com", None);
+        let typing = |from: &str, user: &str| Event::Message {
+            conversation: 1,
+            from: from.into(),
+            name: WireName::from_wire("Bob"),
+            payload: msnp::proto::payload::typing(user),
+        };
+        let b = s.apply_batch(
+            [
+                typing("bob@example.com", "bob@example.com"),
+                typing("bob@example.com", "eve@example.com"),
+            ],
+            Instant::now(),
+        );
+        assert_eq!(
+            b.effects,
+            [Effect::Typing {
+                from: "bob@example.com".into(),
+                name: "Bob".into(),
             }]
         );
     }

@@ -1,8 +1,9 @@
 //! Persistent storage: settings and the account list (`settings`), contact-list caches
-//! (`cache`), passwords in the desktop's Secret Service (`secret`), and the atomic file writer
-//! they share.
+//! (`cache`), chat logs (`history`), passwords in the desktop's Secret Service (`secret`), and
+//! the atomic file writer they share.
 
 pub mod cache;
+pub mod history;
 pub mod secret;
 pub mod settings;
 

@@ -1,15 +1,16 @@
 //! Widgets, one per file, each with its `resources/ui/*.ui` template.
 
 pub mod a11y;
-pub mod chat_placeholder;
+pub mod chat_window;
 pub mod contact_list_page;
 pub mod contact_row;
 pub mod group_row;
+pub mod message_row;
 pub mod preferences;
 pub mod sign_in_page;
 pub mod window;
 
-pub use chat_placeholder::MpChatPlaceholder;
+pub use chat_window::MpChatWindow;
 pub use contact_list_page::MpContactListPage;
 pub use preferences::MpPreferencesWindow;
 pub use sign_in_page::MpSignInPage;

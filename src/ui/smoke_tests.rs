@@ -197,10 +197,10 @@ fn smoke_main_window_builds_with_its_actions() {
 #[ignore = "needs a display (run under xvfb-run with --ignored)"]
 fn smoke_secondary_windows_build() {
     resources();
-    let chat = MpChatPlaceholder::new(None, "bob@example.com", "Bob <b>");
+    let conversation =
+        crate::model::conversation::MpConversation::new("bob@example.com", "Bob <b>");
+    let chat = MpChatWindow::new(None, &conversation);
     chat.add_received("Bob", "hi <i>there</i>");
-    chat.add_sent("hello");
-    chat.add_failure("lost", "the conversation was closed");
     chat.add_notice("Bob sent you a nudge.");
     assert_eq!(chat.account(), "bob@example.com");
     chat.destroy();
@@ -211,4 +211,62 @@ fn smoke_secondary_windows_build() {
         .object::<gtk::ShortcutsWindow>("help_overlay")
         .expect("help overlay");
     shortcuts.destroy();
+}
+
+fn labels_in(w: &gtk::Widget, out: &mut Vec<gtk::Label>) {
+    if let Some(l) = w.downcast_ref::<gtk::Label>() {
+        out.push(l.clone());
+    }
+    let mut child = w.first_child();
+    while let Some(c) = child {
+        labels_in(&c, out);
+        child = c.next_sibling();
+    }
+}
+
+#[gtk::test]
+#[ignore = "needs a display (run under xvfb-run with --ignored)"]
+fn smoke_chat_window_shows_lines_as_text_and_tracks_delivery() {
+    use crate::model::conversation::MpConversation;
+    use crate::model::message::DeliveryState;
+    resources();
+    let conversation = MpConversation::new("bob@example.com", "Bob <b>");
+    let chat = MpChatWindow::new(None, &conversation);
+    let sent = Rc::new(RefCell::new(Vec::new()));
+    let s = sent.clone();
+    chat.connect_send(move |_, m| s.borrow_mut().push(m));
+    let hostile = "<b>bold</b> &amp; <span size='999999'>x</span>";
+    chat.add_received("Bob <i>", hostile);
+    chat.set_input_text("hello\nsecond line");
+    chat.send_input();
+    assert_eq!(chat.input_text(), "");
+    assert_eq!(sent.borrow().len(), 1);
+    let own = sent.borrow()[0].clone();
+    assert_eq!(own.text(), "hello\nsecond line");
+    conversation.track(&own, &[7]);
+    chat.present();
+    spin(Duration::from_millis(300));
+    let mut labels = Vec::new();
+    labels_in(chat.upcast_ref(), &mut labels);
+    let shown = labels
+        .iter()
+        .find(|l| l.text() == hostile)
+        .expect("the hostile line is shown literally");
+    assert!(shown
+        .label()
+        .contains("&lt;span size=&apos;999999&apos;&gt;"));
+    assert!(labels.iter().any(|l| l.text() == "Sending…"));
+    assert!(conversation.failed(7, "NAK"));
+    assert_eq!(own.delivery(), DeliveryState::Failed);
+    spin(Duration::from_millis(100));
+    let mut labels = Vec::new();
+    labels_in(chat.upcast_ref(), &mut labels);
+    assert!(labels.iter().any(|l| l.text().contains("NAK")));
+    chat.show_typing("Bob");
+    assert_eq!(chat.typing_text(), "Bob is typing…");
+    chat.add_received("Bob", "done");
+    assert_eq!(chat.typing_text(), "");
+    chat.nudged("Bob");
+    assert_eq!(conversation.messages().n_items(), 4);
+    chat.destroy();
 }

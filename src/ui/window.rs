@@ -18,19 +18,24 @@ use msnp::proto::contacts::account_key;
 use msnp::proto::msnp8::ProtocolChoice;
 
 use super::sign_in_page::SignInRequest;
-use super::{MpChatPlaceholder, MpContactListPage, MpSignInPage};
+use super::{MpChatWindow, MpContactListPage, MpSignInPage};
 use crate::application::MpApplication;
+use crate::config;
 use crate::i18n::{gettext, gettext_f};
 use crate::idle::{self, IdleSource};
 use crate::model::account::{Effect, FailureKind, Phase};
+use crate::model::conversation::MpConversation;
 use crate::model::idle::AutoIdle;
+use crate::model::message::MpMessage;
 use crate::session::SessionBridge;
-use crate::store::{cache, secret};
+use crate::store::{cache, history, secret};
 
 /// How often the idle time is checked.
 const IDLE_POLL: Duration = Duration::from_secs(3);
 /// How long a toast stays.
 const TOAST_TIME: Duration = Duration::from_secs(6);
+/// Logged lines shown when a conversation window opens.
+const HISTORY_LINES: usize = 20;
 
 mod imp {
     use super::*;
@@ -52,8 +57,11 @@ mod imp {
         pub request: RefCell<Option<SignInRequest>>,
         pub generation: Cell<u64>,
         pub ephemeral: Cell<bool>,
-        pub chats: RefCell<HashMap<String, MpChatPlaceholder>>,
-        pub pending: RefCell<HashMap<u64, (String, String)>>,
+        pub chats: RefCell<HashMap<String, MpChatWindow>>,
+        /// Appends chat-log lines off the main thread (started on first use).
+        pub history: RefCell<Option<history::Writer>>,
+        /// Engine conversation → the contact key of its window.
+        pub conversations: RefCell<HashMap<u64, String>>,
         pub auto_idle: RefCell<AutoIdle>,
         pub reconnect_at: Cell<Option<Instant>>,
         pub banner_timer: RefCell<Option<glib::SourceId>>,
@@ -74,7 +82,8 @@ mod imp {
                 generation: Default::default(),
                 ephemeral: Default::default(),
                 chats: Default::default(),
-                pending: Default::default(),
+                conversations: Default::default(),
+                history: Default::default(),
                 auto_idle: RefCell::new(AutoIdle::new(Duration::from_secs(300))),
                 reconnect_at: Default::default(),
                 banner_timer: Default::default(),
@@ -598,12 +607,42 @@ impl MpWindow {
                 page.set_own_name(&name);
             }
             Effect::ListSynced(_) => self.save_cache(bridge),
-            Effect::ConversationOpened { .. } => {}
-            Effect::Message {
-                from, name, text, ..
+            Effect::ConversationOpened { conversation, with } => {
+                imp.conversations
+                    .borrow_mut()
+                    .insert(conversation, account_key(&with));
+            }
+            Effect::Joined {
+                conversation,
+                account,
+                name,
             } => {
-                let chat = self.chat_for(&from, &name);
-                chat.add_received(&name, &text);
+                if let Some(chat) = self.chat_of_conversation(conversation) {
+                    if account_key(&chat.account()) != account_key(&account) {
+                        chat.add_notice(&gettext_f("{} has joined the conversation.", &[&name]));
+                    }
+                }
+            }
+            Effect::Left {
+                conversation,
+                account,
+            } => {
+                if let Some(chat) = self.chat_of_conversation(conversation) {
+                    if account_key(&chat.account()) != account_key(&account) {
+                        chat.add_notice(&gettext_f("{} has left the conversation.", &[&account]));
+                    }
+                }
+            }
+            Effect::Message {
+                from,
+                name,
+                text,
+                format,
+                ..
+            } => {
+                let chat = self.chat_for(&from, &name, false);
+                chat.add_received_formatted(&name, &text, &format);
+                self.log_line(&from, false, &name, &text);
                 if !chat.is_active() {
                     if let Some(app) = &app {
                         app.notify(
@@ -617,21 +656,28 @@ impl MpWindow {
                 }
             }
             Effect::Nudge { from, name } => {
-                let chat = self.chat_for(&from, &name);
-                chat.add_notice(&gettext_f("{} sent you a nudge.", &[&name]));
+                let chat = self.chat_for(&from, &name, false);
+                chat.nudged(&name);
+            }
+            Effect::Typing { from, name } => {
+                let chat = imp.chats.borrow().get(&account_key(&from)).cloned();
+                if let Some(chat) = chat {
+                    chat.show_typing(&name);
+                }
             }
             Effect::Delivered { id } => {
-                imp.pending.borrow_mut().remove(&id);
+                let chats: Vec<_> = imp.chats.borrow().values().cloned().collect();
+                for chat in chats {
+                    if chat.conversation().delivered(id) {
+                        break;
+                    }
+                }
             }
             Effect::MessageFailed { id, reason } => {
-                let pending = imp.pending.borrow_mut().remove(&id);
-                if let Some((key, text)) = pending {
-                    let chat = imp.chats.borrow().get(&key).cloned();
-                    match chat {
-                        Some(chat) => chat.add_failure(&text, &reason),
-                        None => self
-                            .show_toast(&gettext_f("A message was not delivered: {}", &[&reason])),
-                    }
+                let chats: Vec<_> = imp.chats.borrow().values().cloned().collect();
+                if !chats.iter().any(|c| c.conversation().failed(id, &reason)) {
+                    // Nudges and typing notifications have no line to mark.
+                    let _ = id;
                 }
             }
             Effect::Error(text) => self.show_toast(&text),
@@ -747,32 +793,55 @@ impl MpWindow {
 
     // ----- conversations --------------------------------------------------------------------------
 
-    fn chat_for(&self, account: &str, name: &str) -> MpChatPlaceholder {
+    fn chat_of_conversation(&self, conversation: u64) -> Option<MpChatWindow> {
+        let imp = self.imp();
+        let key = imp.conversations.borrow().get(&conversation).cloned()?;
+        let chat = imp.chats.borrow().get(&key).cloned();
+        chat
+    }
+
+    /// The window of the conversation with `account`, created when needed. `raise` presents it
+    /// (the user asked for it); otherwise a new window is shown without taking the focus from
+    /// what the user is doing, and an existing one is left where it is.
+    fn chat_for(&self, account: &str, name: &str, raise: bool) -> MpChatWindow {
         let key = account_key(account);
-        if let Some(chat) = self.imp().chats.borrow().get(&key) {
+        let existing = self.imp().chats.borrow().get(&key).cloned();
+        if let Some(chat) = existing {
             chat.set_contact_name(name);
-            return chat.clone();
+            if raise {
+                chat.present();
+            }
+            return chat;
         }
         let app = self
             .application()
             .expect("the main window belongs to the application");
-        let chat = MpChatPlaceholder::new(Some(&app), account, name);
+        let conversation = MpConversation::new(account, name);
+        let chat = MpChatWindow::new(Some(&app), &conversation);
         idle::track(&chat);
         let weak = self.downgrade();
-        chat.connect_send(move |chat, text| {
+        chat.connect_send(move |chat, msg| {
             let Some(win) = weak.upgrade() else { return };
-            chat.add_sent(&text);
-            match win.bridge() {
-                Some(bridge) => {
-                    let key = account_key(&chat.account());
-                    for id in bridge.send_text(&chat.account(), &text) {
-                        win.imp()
-                            .pending
-                            .borrow_mut()
-                            .insert(id, (key.clone(), text.clone()));
-                    }
-                }
-                None => chat.add_failure(&text, &gettext("not signed in")),
+            win.log_line(&chat.account(), true, &msg.sender(), &msg.text());
+            win.send_line(chat, &msg);
+        });
+        let weak = self.downgrade();
+        chat.connect_retry(move |chat, serial| {
+            let Some(win) = weak.upgrade() else { return };
+            if let Some(msg) = chat.conversation().find(serial) {
+                win.send_line(chat, &msg);
+            }
+        });
+        let weak = self.downgrade();
+        chat.connect_nudge(move |chat| {
+            if let Some(bridge) = weak.upgrade().and_then(|w| w.bridge()) {
+                bridge.send_nudge(&chat.account());
+            }
+        });
+        let weak = self.downgrade();
+        chat.connect_typing(move |chat| {
+            if let Some(bridge) = weak.upgrade().and_then(|w| w.bridge()) {
+                bridge.send_typing(&chat.account());
             }
         });
         let weak = self.downgrade();
@@ -784,8 +853,72 @@ impl MpWindow {
             glib::Propagation::Proceed
         });
         self.imp().chats.borrow_mut().insert(key, chat.clone());
-        chat.present();
+        self.load_history(&chat);
+        if raise {
+            chat.present();
+        } else {
+            // Mapped without `present()`: no focus request, so typing elsewhere is not
+            // interrupted; the desktop notification points at the window.
+            chat.set_visible(true);
+        }
         chat
+    }
+
+    fn history_path(&self, contact: &str) -> Option<std::path::PathBuf> {
+        let own = self.bridge()?.account();
+        Some(history::log_path(&config::data_dir(), &own, contact))
+    }
+
+    fn log_line(&self, contact: &str, own: bool, name: &str, text: &str) {
+        let Some(path) = self.history_path(contact) else {
+            return;
+        };
+        let writer = self
+            .imp()
+            .history
+            .borrow_mut()
+            .get_or_insert_with(history::Writer::start)
+            .clone();
+        let time = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        writer.append(
+            path,
+            history::Entry {
+                time,
+                own,
+                name: name.to_string(),
+                text: text.to_string(),
+            },
+        );
+    }
+
+    /// Shows the last lines of the log, read on a worker thread.
+    fn load_history(&self, chat: &MpChatWindow) {
+        let Some(path) = self.history_path(&chat.account()) else {
+            return;
+        };
+        let weak = chat.downgrade();
+        glib::spawn_future_local(async move {
+            let read = gio::spawn_blocking(move || history::read_last(&path, HISTORY_LINES)).await;
+            if let (Ok(Ok(entries)), Some(chat)) = (read, weak.upgrade()) {
+                chat.prepend_history(&entries);
+            }
+        });
+    }
+
+    fn send_line(&self, chat: &MpChatWindow, msg: &MpMessage) {
+        match self.bridge() {
+            Some(bridge) if bridge.is_running() => {
+                let ids = bridge.send_text(&chat.account(), &msg.text());
+                chat.conversation().track(msg, &ids);
+            }
+            _ => {
+                msg.set_pending(1);
+                msg.piece_failed(&gettext("not signed in"));
+            }
+        }
     }
 
     /// Opens (or raises) the conversation window with `account`.
@@ -800,8 +933,7 @@ impl MpWindow {
                     .map(|c| c.display_name().to_string())
             })
             .unwrap_or_else(|| account.to_string());
-        let chat = self.chat_for(account, &name);
-        chat.present();
+        self.chat_for(account, &name, true);
     }
 
     // ----- idle -----------------------------------------------------------------------------------

@@ -1,0 +1,163 @@
+//! `MpMessageRow`: the widget a conversation's `GtkListView` shows for one `MpMessage`. Rows are
+//! recycled, so everything shown comes from the bound message; message text reaches Pango only
+//! through `rich_text::to_markup`, which escapes it.
+
+use std::cell::RefCell;
+
+use gtk::glib;
+use gtk::prelude::*;
+use gtk::subclass::prelude::*;
+
+use crate::i18n::{gettext, gettext_f};
+use crate::model::message::{DeliveryState, MessageKind, MpMessage};
+use crate::model::rich_text;
+use msnp::proto::payload::TextFormat;
+
+mod imp {
+    use super::*;
+
+    #[derive(Default)]
+    pub struct MpMessageRow {
+        pub sender: gtk::Label,
+        pub time: gtk::Label,
+        pub status: gtk::Label,
+        pub text: gtk::Label,
+        pub retry: gtk::Button,
+        pub message: RefCell<Option<MpMessage>>,
+        pub handler: RefCell<Option<glib::SignalHandlerId>>,
+    }
+
+    #[glib::object_subclass]
+    impl ObjectSubclass for MpMessageRow {
+        const NAME: &'static str = "MpMessageRow";
+        type Type = super::MpMessageRow;
+        type ParentType = gtk::Box;
+    }
+
+    impl ObjectImpl for MpMessageRow {
+        fn constructed(&self) {
+            self.parent_constructed();
+            let obj = self.obj();
+            obj.set_orientation(gtk::Orientation::Vertical);
+            obj.set_spacing(2);
+            obj.add_css_class("message-row");
+            let header = gtk::Box::new(gtk::Orientation::Horizontal, 6);
+            self.sender.add_css_class("heading");
+            self.sender.set_xalign(0.0);
+            self.sender.set_ellipsize(gtk::pango::EllipsizeMode::End);
+            self.time.add_css_class("dim-label");
+            self.time.add_css_class("caption");
+            self.status.add_css_class("caption");
+            self.status.set_hexpand(true);
+            self.status.set_xalign(1.0);
+            header.append(&self.sender);
+            header.append(&self.time);
+            header.append(&self.status);
+            obj.append(&header);
+            self.text.set_xalign(0.0);
+            self.text.set_wrap(true);
+            self.text.set_wrap_mode(gtk::pango::WrapMode::WordChar);
+            self.text.set_selectable(true);
+            self.text.set_use_markup(false);
+            obj.append(&self.text);
+            self.retry.set_label(&gettext("Retry"));
+            self.retry.set_halign(gtk::Align::End);
+            self.retry.set_visible(false);
+            let weak = obj.downgrade();
+            self.retry.connect_clicked(move |b| {
+                let Some(row) = weak.upgrade() else { return };
+                let serial = row.imp().message.borrow().as_ref().map(|m| m.serial());
+                if let Some(serial) = serial {
+                    let _ = b.activate_action("chat.retry", Some(&serial.to_variant()));
+                }
+            });
+            obj.append(&self.retry);
+        }
+    }
+
+    impl WidgetImpl for MpMessageRow {}
+    impl BoxImpl for MpMessageRow {}
+}
+
+glib::wrapper! {
+    /// One line of a conversation.
+    pub struct MpMessageRow(ObjectSubclass<imp::MpMessageRow>)
+        @extends gtk::Widget, gtk::Box,
+        @implements gtk::Buildable, gtk::ConstraintTarget, gtk::Orientable;
+}
+
+impl Default for MpMessageRow {
+    fn default() -> Self {
+        glib::Object::new()
+    }
+}
+
+impl MpMessageRow {
+    /// Shows `message` (and follows its delivery state).
+    pub fn bind(&self, message: &MpMessage) {
+        self.unbind();
+        let imp = self.imp();
+        let kind = message.message_kind();
+        for (class, on) in [
+            ("own", kind == MessageKind::Own),
+            ("system", kind == MessageKind::System),
+            ("history", message.history()),
+        ] {
+            if on {
+                self.add_css_class(class);
+            } else {
+                self.remove_css_class(class);
+            }
+        }
+        imp.sender.set_text(&message.sender());
+        imp.sender.set_visible(kind != MessageKind::System);
+        imp.time.set_text(&message.time());
+        if kind == MessageKind::System {
+            imp.text.set_text(&message.text());
+        } else {
+            let format = message.format();
+            let format = (!format.is_empty()).then(|| TextFormat::parse(&format));
+            imp.text
+                .set_markup(&rich_text::to_markup(&message.text(), format.as_ref()));
+        }
+        let weak = self.downgrade();
+        let id = message.connect_notify_local(Some("state"), move |m, _| {
+            if let Some(row) = weak.upgrade() {
+                row.update_state(m);
+            }
+        });
+        imp.handler.replace(Some(id));
+        imp.message.replace(Some(message.clone()));
+        self.update_state(message);
+    }
+
+    /// Forgets the message (the row is recycled).
+    pub fn unbind(&self) {
+        let imp = self.imp();
+        let old = imp.message.take();
+        if let (Some(m), Some(id)) = (old, imp.handler.take()) {
+            m.disconnect(id);
+        }
+    }
+
+    fn update_state(&self, m: &MpMessage) {
+        let imp = self.imp();
+        let (text, failed) = match m.delivery() {
+            DeliveryState::None => (String::new(), false),
+            DeliveryState::Pending => (gettext("Sending…"), false),
+            DeliveryState::Delivered => (gettext("Delivered"), false),
+            DeliveryState::Failed => (
+                gettext_f("Message could not be delivered: {}", &[&m.reason()]),
+                true,
+            ),
+        };
+        imp.status.set_text(&text);
+        imp.status.set_visible(!text.is_empty());
+        if failed {
+            imp.status.add_css_class("error");
+        } else {
+            imp.status.remove_css_class("error");
+        }
+        imp.retry.set_visible(failed);
+    }
+}
