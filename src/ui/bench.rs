@@ -190,6 +190,8 @@ fn bench_sign_in_with_5000_contacts() {
             password: "pw".into(),
             initial_status: Status::Online,
             cache: None,
+            protocol: msnp::proto::msnp8::ProtocolChoice::Msnp7Only,
+            ..ClientConfig::default()
         },
         move |_, effects| {
             for e in effects {
