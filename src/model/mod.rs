@@ -6,6 +6,7 @@ pub mod contact;
 pub mod contact_list;
 pub mod group;
 pub mod idle;
+pub mod list_ops;
 pub mod presence;
 pub mod roster;
 
