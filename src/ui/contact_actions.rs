@@ -37,10 +37,10 @@ impl MpWindow {
         };
         account_action("remove-contact", |win, account| win.confirm_remove(account));
         account_action("block-contact", |win, account| {
-            win.run_on_entry(account, |e| list_ops::block(e))
+            win.run_on_entry(account, list_ops::block)
         });
         account_action("unblock-contact", |win, account| {
-            win.run_on_entry(account, |e| list_ops::unblock(e))
+            win.run_on_entry(account, list_ops::unblock)
         });
 
         let move_to =
