@@ -192,10 +192,30 @@ impl MpApplication {
                 }
             })
             .build();
-        self.add_action_entries([quit, about, preferences, show_window, open_chat]);
+        let answer_request = gio::ActionEntry::builder("answer-request")
+            .parameter_type(Some(glib::VariantTy::new("(ss)").expect("valid type")))
+            .activate(|app: &Self, _, param| {
+                let Some((account, answer)) = param.and_then(|p| p.get::<(String, String)>())
+                else {
+                    return;
+                };
+                if let Some(win) = app.main_window() {
+                    win.answer_request(&account, &answer);
+                }
+            })
+            .build();
+        self.add_action_entries([
+            quit,
+            about,
+            preferences,
+            show_window,
+            open_chat,
+            answer_request,
+        ]);
         self.set_accels_for_action("app.quit", &["<Primary>q"]);
         self.set_accels_for_action("app.preferences", &["<Primary>comma"]);
         self.set_accels_for_action("win.search", &["<Primary>f"]);
+        self.set_accels_for_action("win.add-contact", &["<Primary>n"]);
         self.set_accels_for_action("win.show-offline", &["<Primary>h"]);
         self.set_accels_for_action("window.close", &["<Primary>w"]);
     }
@@ -267,6 +287,26 @@ impl MpApplication {
         let n = gio::Notification::new(title);
         n.set_body(Some(body));
         n.set_default_action_and_target_value(action, target);
+        self.send_notification(Some(id), &n);
+    }
+
+    /// Sends a notification with `buttons` (label, action, target) besides the default action.
+    pub fn notify_with_buttons(
+        &self,
+        id: &str,
+        title: &str,
+        body: &str,
+        buttons: &[(String, &str, glib::Variant)],
+    ) {
+        if !self.imp().settings.borrow().notifications {
+            return;
+        }
+        let n = gio::Notification::new(title);
+        n.set_body(Some(body));
+        n.set_default_action("app.show-window");
+        for (label, action, target) in buttons {
+            n.add_button_with_target_value(label, action, Some(target));
+        }
         self.send_notification(Some(id), &n);
     }
 
@@ -373,6 +413,22 @@ impl MpApplication {
                     }
                 }
             });
+        if let Some(bridge) = self.main_window().and_then(|w| w.bridge()) {
+            let settings = bridge
+                .state()
+                .borrow()
+                .list
+                .as_ref()
+                .map(|l| (l.privacy, l.add_prompt));
+            if let Some((privacy, add_prompt)) = settings {
+                let weak = std::rc::Rc::downgrade(&bridge);
+                prefs.set_privacy(privacy, add_prompt, move |privacy, add_prompt| {
+                    if let Some(bridge) = weak.upgrade() {
+                        bridge.set_privacy(privacy, add_prompt);
+                    }
+                });
+            }
+        }
         if let Some(win) = self.main_window() {
             prefs.set_transient_for(Some(&win));
         }

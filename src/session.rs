@@ -141,6 +141,55 @@ impl SessionBridge {
         self.send(Request::Ns(NsRequest::SetDisplayName(name.to_string())));
     }
 
+    /// Sends list requests in order (the engine pipelines them; the server answers in order).
+    pub fn send_ns(&self, requests: Vec<NsRequest>) {
+        for request in requests {
+            self.send(Request::Ns(request));
+        }
+    }
+
+    /// `BLP` and/or `GTC`.
+    pub fn set_privacy(
+        &self,
+        privacy: Option<msnp::proto::command::Privacy>,
+        add_prompt: Option<msnp::proto::command::AddPrompt>,
+    ) {
+        if let Some(p) = privacy {
+            self.send(Request::Ns(NsRequest::SetPrivacy(p)));
+        }
+        if let Some(a) = add_prompt {
+            self.send(Request::Ns(NsRequest::SetAddPrompt(a)));
+        }
+    }
+
+    /// The list entry of `account` (any list), if known.
+    pub fn entry(&self, account: &str) -> Option<msnp::proto::contacts::ContactEntry> {
+        let state = self.state.borrow();
+        let list = state.list.as_ref()?;
+        list.contacts
+            .get(&msnp::proto::contacts::account_key(account))
+            .cloned()
+    }
+
+    /// The groups (id, shown name), group 0 last.
+    pub fn groups(&self) -> Vec<(u32, String)> {
+        let state = self.state.borrow();
+        let mut ids: Vec<u32> = state
+            .list
+            .as_ref()
+            .map(|l| l.groups.keys().copied().collect())
+            .unwrap_or_default();
+        if !ids.contains(&0) {
+            ids.push(0);
+        }
+        let mut out: Vec<(u32, String)> = ids
+            .into_iter()
+            .map(|id| (id, state.roster.group_name(id)))
+            .collect();
+        out.sort_by_key(|(id, name)| (*id == 0, name.to_lowercase()));
+        out
+    }
+
     /// Reconnect now instead of waiting.
     pub fn retry_now(&self) {
         self.send(Request::RetryNow);

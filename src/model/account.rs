@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use msnp::client::{ConversationId, Event};
-use msnp::proto::command::Status;
+use msnp::proto::command::{AddPrompt, Status};
 use msnp::proto::contacts::ContactList;
 use msnp::proto::ns::{LoginError, NsEvent, SignOutReason};
 use msnp::proto::payload::{decode_encoded_words, Payload};
@@ -106,6 +106,10 @@ pub enum Effect {
     Delivered { id: u64 },
     /// A sent message failed.
     MessageFailed { id: u64, reason: String },
+    /// Someone added you and waits for an answer (GTC is "ask").
+    AddRequest { account: String, name: String },
+    /// A pending request was answered (the person is on AL or BL now).
+    AddRequestAnswered { account: String },
     /// Something the user asked for was refused or failed.
     Error(String),
     /// The engine ended.
@@ -140,6 +144,8 @@ pub struct AccountState {
     pub unread_mail: u32,
     /// The last synchronised lists (for the cache).
     pub list: Option<ContactList>,
+    /// "Added you" requests not answered yet: key → (account, name).
+    pub pending_requests: std::collections::BTreeMap<String, (String, String)>,
     online_since: Option<Instant>,
     notices: Vec<Instant>,
     ever_signed_in: bool,
@@ -160,6 +166,7 @@ impl AccountState {
             display_name: String::new(),
             unread_mail: 0,
             list: cache.cloned(),
+            pending_requests: Default::default(),
             online_since: None,
             notices: Vec::new(),
             ever_signed_in: false,
@@ -321,6 +328,12 @@ impl AccountState {
                 batch.effects.push(Effect::ListSynced(Box::new(list)));
             }
             NsEvent::ContactChanged { entry } => {
+                let key = msnp::proto::contacts::account_key(&entry.account);
+                if (entry.allow || entry.block) && self.pending_requests.remove(&key).is_some() {
+                    batch.effects.push(Effect::AddRequestAnswered {
+                        account: entry.account.clone(),
+                    });
+                }
                 if let Some(list) = self.list.as_mut() {
                     list.contacts.insert(
                         msnp::proto::contacts::account_key(&entry.account),
@@ -439,13 +452,43 @@ impl AccountState {
                 SignOutReason::ServerShutdown | SignOutReason::Other(_) => {}
             },
             NsEvent::ConnectionLost { .. } => {}
-            NsEvent::OpFailed { error, .. } => batch.effects.push(Effect::Error(error.to_string())),
+            NsEvent::OpFailed { request, error, .. } => {
+                batch
+                    .effects
+                    .push(Effect::Error(super::list_ops::describe_failure(
+                        &request, &error,
+                    )))
+            }
             NsEvent::SwitchboardFailed { error, .. } => batch.effects.push(Effect::Error(
                 gettext_f("Could not open a conversation: {}", &[&error.to_string()]),
             )),
+            NsEvent::AddedBy {
+                account,
+                name,
+                pending: true,
+            } => {
+                let ask = self
+                    .list
+                    .as_ref()
+                    .is_none_or(|l| l.add_prompt == AddPrompt::Ask);
+                let key = msnp::proto::contacts::account_key(&account);
+                if ask && !self.pending_requests.contains_key(&key) {
+                    self.pending_requests
+                        .insert(key, (account.clone(), name.clone()));
+                    batch.effects.push(Effect::AddRequest { account, name });
+                }
+            }
+            NsEvent::SettingsChanged {
+                privacy,
+                add_prompt,
+            } => {
+                if let Some(list) = self.list.as_mut() {
+                    list.privacy = privacy;
+                    list.add_prompt = add_prompt;
+                }
+            }
             NsEvent::Redirect { .. }
             | NsEvent::PassportNeeded { .. }
-            | NsEvent::SettingsChanged { .. }
             | NsEvent::AddedBy { .. }
             | NsEvent::RemovedBy { .. }
             | NsEvent::Invited { .. }
@@ -731,6 +774,92 @@ mod tests {
         assert_eq!(kind, FailureKind::Unreachable);
         let (kind, _) = describe_login_error(&LoginError::VersionRefused);
         assert_eq!(kind, FailureKind::Protocol);
+    }
+
+    #[test]
+    fn add_requests_are_remembered_until_answered() {
+        let mut s = AccountState::new("me@example.com", None);
+        signed_in(&mut s, Instant::now());
+        let added = || {
+            ns(NsEvent::AddedBy {
+                account: "Ann@example.com".into(),
+                name: "Ann".into(),
+                pending: true,
+            })
+        };
+        let b = s.apply_batch([added(), added()], Instant::now());
+        assert_eq!(
+            b.effects,
+            [Effect::AddRequest {
+                account: "Ann@example.com".into(),
+                name: "Ann".into()
+            }]
+        );
+        let mut entry = msnp::proto::contacts::ContactEntry {
+            account: "Ann@example.com".into(),
+            name: "Ann".into(),
+            reverse: true,
+            ..Default::default()
+        };
+        let b = s.apply_batch(
+            [ns(NsEvent::ContactChanged {
+                entry: entry.clone(),
+            })],
+            Instant::now(),
+        );
+        assert!(b.effects.is_empty());
+        entry.allow = true;
+        let b = s.apply_batch([ns(NsEvent::ContactChanged { entry })], Instant::now());
+        assert_eq!(
+            b.effects,
+            [Effect::AddRequestAnswered {
+                account: "Ann@example.com".into()
+            }]
+        );
+        // GTC "N": no prompt.
+        s.apply_batch(
+            [ns(NsEvent::SettingsChanged {
+                privacy: msnp::proto::command::Privacy::AllowAll,
+                add_prompt: AddPrompt::DontAsk,
+            })],
+            Instant::now(),
+        );
+        let b = s.apply_batch(
+            [ns(NsEvent::AddedBy {
+                account: "cy@example.com".into(),
+                name: "Cy".into(),
+                pending: true,
+            })],
+            Instant::now(),
+        );
+        assert!(b.effects.is_empty());
+    }
+
+    #[test]
+    fn list_failures_are_worded() {
+        let mut s = AccountState::new("me@example.com", None);
+        let b = s.apply_batch(
+            [ns(NsEvent::OpFailed {
+                op: 3,
+                request: msnp::proto::ns::NsRequest::AddContact {
+                    list: List::Forward,
+                    account: "nobody@example.com".into(),
+                    nick: None,
+                    group: Some(0),
+                },
+                error: msnp::proto::ns::OpError::Server(
+                    msnp::proto::error::ServerError::InvalidPrincipal,
+                ),
+            })],
+            Instant::now(),
+        );
+        assert_eq!(
+            b.effects,
+            [Effect::Error(
+                "nobody@example.com could not be added: there is no MSN account with that address."
+                    .into()
+            )]
+        );
     }
 
     #[test]

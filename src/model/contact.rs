@@ -31,6 +31,9 @@ mod imp {
         /// Whether the contact is online.
         #[property(get, set)]
         pub online: Cell<bool>,
+        /// Whether the contact is blocked.
+        #[property(get, set)]
+        pub blocked: Cell<bool>,
     }
 
     #[glib::object_subclass]
@@ -69,6 +72,9 @@ impl MpContact {
         let icon = presence::icon_name(&data.status);
         if self.icon_name() != icon {
             self.set_icon_name(icon);
+        }
+        if self.blocked() != data.blocked {
+            self.set_blocked(data.blocked);
         }
         if self.online() != data.is_online() {
             self.set_online(data.is_online());

@@ -8,6 +8,7 @@ pub mod contact_list;
 pub mod conversation;
 pub mod group;
 pub mod idle;
+pub mod list_ops;
 pub mod message;
 pub mod presence;
 pub mod rich_text;

@@ -23,6 +23,8 @@ pub struct ContactData {
     pub status: Status,
     /// Group ids (never empty: group 0 holds the ungrouped).
     pub groups: Vec<u32>,
+    /// On the block list (shown with a "blocked" badge).
+    pub blocked: bool,
     /// Lower-case name and account, for searching and sorting.
     sort_name: String,
     search_account: String,
@@ -37,6 +39,7 @@ impl ContactData {
             presence_name: None,
             status: Status::Offline,
             groups: Vec::new(),
+            blocked: entry.block,
             sort_name: String::new(),
             search_account: entry.account.to_lowercase(),
         };
@@ -169,6 +172,7 @@ impl Roster {
             Some(c) => {
                 let before = c.clone();
                 c.nick = entry.name.clone();
+                c.blocked = entry.block;
                 c.set_groups(&entry.groups);
                 c.refresh_keys();
                 *c != before

@@ -157,6 +157,25 @@ mod imp {
                         .build(),
                     Signal::builder("retry").build(),
                     Signal::builder("open-mail").build(),
+                    // account, group of the row (under which header), the row, x, y
+                    // group id, the row, x, y
+                    Signal::builder("group-menu")
+                        .param_types([
+                            u32::static_type(),
+                            gtk::Widget::static_type(),
+                            f64::static_type(),
+                            f64::static_type(),
+                        ])
+                        .build(),
+                    Signal::builder("contact-menu")
+                        .param_types([
+                            String::static_type(),
+                            u32::static_type(),
+                            gtk::Widget::static_type(),
+                            f64::static_type(),
+                            f64::static_type(),
+                        ])
+                        .build(),
                 ]
             })
         }
@@ -175,6 +194,7 @@ mod imp {
                         None => {
                             let row = MpContactRow::new();
                             item.set_child(Some(&row));
+                            add_menu_gesture(&row, item);
                             row
                         }
                     };
@@ -186,6 +206,7 @@ mod imp {
                         None => {
                             let row = MpGroupRow::new();
                             item.set_child(Some(&row));
+                            add_group_menu_gesture(&row);
                             row
                         }
                     };
@@ -204,6 +225,50 @@ mod imp {
                 }
             });
             self.list_view.set_factory(Some(&factory));
+            // The menu key and Shift+F10 open the focused contact's menu.
+            let keys = gtk::EventControllerKey::new();
+            let weak = self.obj().downgrade();
+            keys.connect_key_pressed(move |_, key, _, mods| {
+                let menu_key = key == gtk::gdk::Key::Menu
+                    || key == gtk::gdk::Key::F10
+                        && mods.contains(gtk::gdk::ModifierType::SHIFT_MASK);
+                let Some(page) = weak.upgrade().filter(|_| menu_key) else {
+                    return glib::Propagation::Proceed;
+                };
+                let row = page
+                    .imp()
+                    .list_view
+                    .focus_child()
+                    .and_then(|w| w.first_child())
+                    .and_downcast::<MpContactRow>();
+                if let Some(row) = row {
+                    let y = f64::from(row.height()) / 2.0;
+                    page.request_contact_menu(&row, 12.0, y);
+                    return glib::Propagation::Stop;
+                }
+                let header = page
+                    .imp()
+                    .list_view
+                    .focus_child()
+                    .and_then(|w| w.first_child())
+                    .and_downcast::<MpGroupRow>();
+                if let Some(group) = header.as_ref().and_then(|h| h.group()) {
+                    let header = header.expect("checked");
+                    let y = f64::from(header.height()) / 2.0;
+                    page.emit_by_name::<()>(
+                        "group-menu",
+                        &[
+                            &group.id(),
+                            header.upcast_ref::<gtk::Widget>(),
+                            &12.0f64,
+                            &y,
+                        ],
+                    );
+                    return glib::Propagation::Stop;
+                }
+                glib::Propagation::Proceed
+            });
+            self.list_view.add_controller(keys);
             self.search_entry
                 .set_key_capture_widget(Some(&*self.list_view));
             self.obj().set_own_status(&Status::Offline);
@@ -233,7 +298,122 @@ impl Default for MpContactListPage {
     }
 }
 
+/// Right-click (and long-press) on a contact row asks for its menu.
+fn add_menu_gesture(row: &MpContactRow, item: &gtk::ListItem) {
+    let click = gtk::GestureClick::new();
+    click.set_button(gtk::gdk::BUTTON_SECONDARY);
+    let weak_item = item.downgrade();
+    click.connect_pressed(move |gesture, _, x, y| {
+        let Some(row) = gesture.widget().and_downcast::<MpContactRow>() else {
+            return;
+        };
+        if let Some(item) = weak_item.upgrade() {
+            // Select the row the menu is for, as file managers do.
+            if let Some(view) = row.ancestor(gtk::ListView::static_type()) {
+                let _ = view.activate_action(
+                    "list.select-item",
+                    Some(&(item.position(), false, false).to_variant()),
+                );
+            }
+        }
+        if let Some(page) = row
+            .ancestor(MpContactListPage::static_type())
+            .and_downcast::<MpContactListPage>()
+        {
+            gesture.set_state(gtk::EventSequenceState::Claimed);
+            page.request_contact_menu(&row, x, y);
+        }
+    });
+    row.add_controller(click);
+}
+
+/// Right-click on a group header asks for the group's menu.
+fn add_group_menu_gesture(row: &MpGroupRow) {
+    let click = gtk::GestureClick::new();
+    click.set_button(gtk::gdk::BUTTON_SECONDARY);
+    click.connect_pressed(move |gesture, _, x, y| {
+        let Some(row) = gesture.widget().and_downcast::<MpGroupRow>() else {
+            return;
+        };
+        let Some(group) = row.group() else { return };
+        if let Some(page) = row
+            .ancestor(MpContactListPage::static_type())
+            .and_downcast::<MpContactListPage>()
+        {
+            gesture.set_state(gtk::EventSequenceState::Claimed);
+            page.emit_by_name::<()>(
+                "group-menu",
+                &[&group.id(), row.upcast_ref::<gtk::Widget>(), &x, &y],
+            );
+        }
+    });
+    row.add_controller(click);
+}
+
 impl MpContactListPage {
+    /// Calls `f` with (group id, header row, x, y) when a group's menu is asked for.
+    pub fn connect_group_menu<F: Fn(&Self, u32, gtk::Widget, f64, f64) + 'static>(&self, f: F) {
+        self.connect_local("group-menu", false, move |args| {
+            let page = args[0].get::<Self>().ok()?;
+            let group = args[1].get::<u32>().ok()?;
+            let row = args[2].get::<gtk::Widget>().ok()?;
+            let x = args[3].get::<f64>().ok()?;
+            let y = args[4].get::<f64>().ok()?;
+            f(&page, group, row, x, y);
+            None
+        });
+    }
+
+    /// The group whose header is above the contact at `position` (0 if none).
+    fn group_above(&self, position: u32) -> u32 {
+        let Some(model) = self.imp().model.borrow().clone() else {
+            return 0;
+        };
+        let store = model.store();
+        (0..=position)
+            .rev()
+            .find_map(|i| store.item(i).and_downcast::<MpGroup>().map(|g| g.id()))
+            .unwrap_or(0)
+    }
+
+    fn request_contact_menu(&self, row: &MpContactRow, x: f64, y: f64) {
+        let Some(contact) = row.contact() else { return };
+        let Some(model) = self.imp().model.borrow().clone() else {
+            return;
+        };
+        let store = model.store();
+        let position = (0..store.n_items())
+            .find(|i| store.item(*i).as_ref() == Some(contact.upcast_ref::<glib::Object>()));
+        let group = position.map(|p| self.group_above(p)).unwrap_or(0);
+        self.emit_by_name::<()>(
+            "contact-menu",
+            &[
+                &contact.account(),
+                &group,
+                row.upcast_ref::<gtk::Widget>(),
+                &x,
+                &y,
+            ],
+        );
+    }
+
+    /// Calls `f` with (account, group, row, x, y) when a contact's menu is asked for.
+    pub fn connect_contact_menu<F: Fn(&Self, String, u32, gtk::Widget, f64, f64) + 'static>(
+        &self,
+        f: F,
+    ) {
+        self.connect_local("contact-menu", false, move |args| {
+            let page = args[0].get::<Self>().ok()?;
+            let account = args[1].get::<String>().ok()?;
+            let group = args[2].get::<u32>().ok()?;
+            let row = args[3].get::<gtk::Widget>().ok()?;
+            let x = args[4].get::<f64>().ok()?;
+            let y = args[5].get::<f64>().ok()?;
+            f(&page, account, group, row, x, y);
+            None
+        });
+    }
+
     /// Shows `model` (or nothing).
     pub fn set_model(&self, model: Option<&ContactListModel>) {
         let imp = self.imp();

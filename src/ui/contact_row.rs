@@ -25,6 +25,8 @@ mod imp {
         pub name_label: TemplateChild<gtk::Label>,
         #[template_child]
         pub status_label: TemplateChild<gtk::Label>,
+        #[template_child]
+        pub blocked_label: TemplateChild<gtk::Label>,
         pub contact: RefCell<Option<(MpContact, glib::SignalHandlerId)>>,
     }
 
@@ -132,6 +134,12 @@ impl MpContactRow {
         } else {
             self.add_css_class("offline");
         }
+        imp.blocked_label.set_visible(c.blocked());
+        let status = if c.blocked() {
+            crate::i18n::gettext_f("{}, blocked", &[&status])
+        } else {
+            status
+        };
         a11y::set_label(self, &name, Some(&format!("{account}, {status}")));
     }
 }

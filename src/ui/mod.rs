@@ -1,7 +1,9 @@
 //! Widgets, one per file, each with its `resources/ui/*.ui` template.
 
 pub mod a11y;
+pub mod add_contact_dialog;
 pub mod chat_window;
+pub mod contact_actions;
 pub mod contact_list_page;
 pub mod contact_row;
 pub mod group_row;
@@ -10,6 +12,7 @@ pub mod preferences;
 pub mod sign_in_page;
 pub mod window;
 
+pub use add_contact_dialog::MpAddContactDialog;
 pub use chat_window::MpChatWindow;
 pub use contact_list_page::MpContactListPage;
 pub use preferences::MpPreferencesWindow;

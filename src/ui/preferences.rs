@@ -1,9 +1,11 @@
-//! `MpPreferencesWindow`: minutes before Idle and notifications, saved to `settings.json`.
+//! `MpPreferencesWindow`: minutes before Idle and notifications, saved to `settings.json`; while
+//! signed in, the account's privacy settings (BLP, GTC), which are stored on the server.
 
 use gtk::glib;
 use gtk::prelude::*;
 use gtk::subclass::prelude::*;
 use gtk::CompositeTemplate;
+use msnp::proto::command::{AddPrompt, Privacy};
 
 mod imp {
     use super::*;
@@ -15,6 +17,14 @@ mod imp {
         pub idle_spin: TemplateChild<gtk::SpinButton>,
         #[template_child]
         pub notify_switch: TemplateChild<gtk::Switch>,
+        #[template_child]
+        pub privacy_box: TemplateChild<gtk::Box>,
+        #[template_child]
+        pub allow_all_radio: TemplateChild<gtk::CheckButton>,
+        #[template_child]
+        pub allow_list_radio: TemplateChild<gtk::CheckButton>,
+        #[template_child]
+        pub prompt_switch: TemplateChild<gtk::Switch>,
     }
 
     #[glib::object_subclass]
@@ -75,5 +85,59 @@ impl MpPreferencesWindow {
         imp.idle_spin.connect_value_changed(move |_| r());
         imp.notify_switch.connect_active_notify(move |_| report());
         w
+    }
+
+    /// Shows the account's privacy settings and calls `changed` with what the user picks (only
+    /// while signed in; the section is hidden otherwise).
+    pub fn set_privacy(
+        &self,
+        privacy: Privacy,
+        add_prompt: AddPrompt,
+        changed: impl Fn(Option<Privacy>, Option<AddPrompt>) + Clone + 'static,
+    ) {
+        let imp = self.imp();
+        imp.privacy_box.set_visible(true);
+        imp.allow_all_radio.set_active(privacy == Privacy::AllowAll);
+        imp.allow_list_radio
+            .set_active(privacy == Privacy::BlockAll);
+        imp.prompt_switch.set_active(add_prompt == AddPrompt::Ask);
+        let c = changed.clone();
+        imp.allow_all_radio.connect_toggled(move |b| {
+            c(
+                Some(if b.is_active() {
+                    Privacy::AllowAll
+                } else {
+                    Privacy::BlockAll
+                }),
+                None,
+            )
+        });
+        imp.prompt_switch.connect_active_notify(move |s| {
+            changed(
+                None,
+                Some(if s.is_active() {
+                    AddPrompt::Ask
+                } else {
+                    AddPrompt::DontAsk
+                }),
+            )
+        });
+    }
+
+    /// The privacy settings shown.
+    pub fn privacy(&self) -> (Privacy, AddPrompt) {
+        let imp = self.imp();
+        (
+            if imp.allow_all_radio.is_active() {
+                Privacy::AllowAll
+            } else {
+                Privacy::BlockAll
+            },
+            if imp.prompt_switch.is_active() {
+                AddPrompt::Ask
+            } else {
+                AddPrompt::DontAsk
+            },
+        )
     }
 }

@@ -185,7 +185,18 @@ fn smoke_rows_follow_their_objects() {
 fn smoke_main_window_builds_with_its_actions() {
     resources();
     let win: MpWindow = glib::Object::new();
-    for action in ["status", "show-offline", "sign-out", "search"] {
+    for action in [
+        "status",
+        "show-offline",
+        "sign-out",
+        "search",
+        "add-contact",
+        "remove-contact",
+        "block-contact",
+        "unblock-contact",
+        "move-contact",
+        "copy-contact",
+    ] {
         assert!(win.lookup_action(action).is_some(), "{action}");
     }
     assert!(!win.is_signed_in());
@@ -222,6 +233,26 @@ fn labels_in(w: &gtk::Widget, out: &mut Vec<gtk::Label>) {
         labels_in(&c, out);
         child = c.next_sibling();
     }
+}
+
+/// Saves a PNG of `widget` to `$MARIPOSA_SCREENSHOTS/<name>.png` when that variable is set.
+fn screenshot(widget: &impl IsA<gtk::Widget>, name: &str) {
+    let Some(dir) = std::env::var_os("MARIPOSA_SCREENSHOTS") else {
+        return;
+    };
+    let paintable = gtk::WidgetPaintable::new(Some(widget));
+    let (w, h) = (widget.width(), widget.height());
+    let snapshot = gtk::Snapshot::new();
+    paintable.snapshot(&snapshot, f64::from(w), f64::from(h));
+    let (Some(node), Some(native)) = (snapshot.to_node(), widget.native()) else {
+        return;
+    };
+    let Some(renderer) = native.renderer() else {
+        return;
+    };
+    let texture = renderer.render_texture(node, None);
+    let path = std::path::Path::new(&dir).join(format!("{name}.png"));
+    let _ = texture.save_to_png(path);
 }
 
 #[gtk::test]
@@ -269,4 +300,96 @@ fn smoke_chat_window_shows_lines_as_text_and_tracks_delivery() {
     chat.nudged("Bob");
     assert_eq!(conversation.messages().n_items(), 4);
     chat.destroy();
+}
+
+#[gtk::test]
+#[ignore = "needs a display (run under xvfb-run with --ignored)"]
+fn smoke_add_contact_dialog_validates() {
+    resources();
+    let chosen = Rc::new(RefCell::new(None));
+    let c = chosen.clone();
+    let groups = vec![
+        (1, "Friends".to_string()),
+        (0, "Other Contacts".to_string()),
+    ];
+    let dialog = MpAddContactDialog::new(&groups, move |email, group| {
+        c.replace(Some((email, group)));
+    });
+    dialog.present();
+    assert_eq!(dialog.group(), 0, "Other Contacts preselected");
+    dialog.set_email("a@b");
+    assert!(dialog.validate().is_none());
+    dialog.submit();
+    assert!(chosen.borrow().is_none(), "an invalid address is not sent");
+    spin(Duration::from_millis(200));
+    screenshot(&dialog, "add-contact-invalid");
+    dialog.set_email("  new@example.com ");
+    assert_eq!(dialog.validate().as_deref(), Some("new@example.com"));
+    spin(Duration::from_millis(200));
+    screenshot(&dialog, "add-contact-valid");
+    dialog.submit();
+    assert_eq!(
+        *chosen.borrow(),
+        Some(("new@example.com".to_string(), 0)),
+        "sent and closed"
+    );
+}
+
+#[gtk::test]
+#[ignore = "needs a display (run under xvfb-run with --ignored)"]
+fn smoke_contact_menu_and_blocked_badge() {
+    resources();
+    let mut list = ContactList::default();
+    list.groups.insert(0, "Other Contacts".into());
+    list.groups.insert(1, "Friends".into());
+    list.add(List::Forward, "bob@example.com", "Bob", Some(1));
+    list.add(List::Block, "bob@example.com", "Bob", None);
+    let entry = list.contacts.get("bob@example.com").cloned().expect("bob");
+    let groups = vec![
+        (1, "Friends".to_string()),
+        (0, "Other Contacts".to_string()),
+    ];
+    let menu = super::contact_actions::contact_menu(&entry, 1, &groups);
+    let mut actions = Vec::new();
+    for s in 0..menu.n_items() {
+        let Some(section) = menu.item_link(s, "section") else {
+            continue;
+        };
+        for i in 0..section.n_items() {
+            if let Some(a) = section.item_attribute_value(i, "action", None) {
+                actions.push(a.str().unwrap_or_default().to_string());
+            }
+        }
+    }
+    assert!(
+        actions.contains(&"win.unblock-contact".to_string()),
+        "{actions:?}"
+    );
+    assert!(!actions.contains(&"win.block-contact".to_string()));
+
+    let state = Rc::new(RefCell::new(AccountState::new(
+        "me@example.com",
+        Some(&list),
+    )));
+    let model = ContactListModel::new(state.clone());
+    model.apply(&BTreeSet::from(["bob@example.com".to_string()]), true, true);
+    let contact = model.contact("bob@example.com").expect("contact");
+    assert!(contact.blocked());
+    let page = MpContactListPage::default();
+    page.set_model(Some(&model));
+    let window = gtk::Window::new();
+    window.set_default_size(360, 300);
+    window.set_child(Some(&page));
+    window.present();
+    spin(Duration::from_millis(300));
+    let row = super::contact_row::MpContactRow::new();
+    row.bind(&contact);
+    let popover = gtk::PopoverMenu::from_model(Some(&menu));
+    popover.set_parent(&page);
+    popover.popup();
+    spin(Duration::from_millis(300));
+    screenshot(&window, "contact-menu-blocked");
+    popover.popdown();
+    popover.unparent();
+    window.destroy();
 }

@@ -67,6 +67,8 @@ mod imp {
         pub banner_timer: RefCell<Option<glib::SourceId>>,
         pub toast_timer: RefCell<Option<glib::SourceId>>,
         pub outage_notified: Cell<bool>,
+        /// Open "X has added you" dialogs by account key.
+        pub requests: RefCell<HashMap<String, gtk::MessageDialog>>,
     }
 
     impl Default for MpWindow {
@@ -89,6 +91,7 @@ mod imp {
                 banner_timer: Default::default(),
                 toast_timer: Default::default(),
                 outage_notified: Default::default(),
+                requests: Default::default(),
             }
         }
     }
@@ -124,6 +127,7 @@ mod imp {
             self.parent_constructed();
             let obj = self.obj();
             obj.install_actions();
+            obj.install_contact_actions();
             obj.connect_pages();
             idle::track(&*obj);
         }
@@ -261,6 +265,7 @@ impl MpWindow {
                 a.set_enabled(signed_in);
             }
         }
+        self.set_contact_actions_enabled(signed_in);
     }
 
     fn connect_pages(&self) {
@@ -680,6 +685,8 @@ impl MpWindow {
                     let _ = id;
                 }
             }
+            Effect::AddRequest { account, name } => self.show_add_request(&account, &name),
+            Effect::AddRequestAnswered { account } => self.close_add_request(&account),
             Effect::Error(text) => self.show_toast(&text),
             Effect::Stopped => {
                 if imp.stack.visible_child_name().as_deref() == Some("contacts")
