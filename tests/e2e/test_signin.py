@@ -384,7 +384,8 @@ def main():
 
         def cli(who, status="NLN"):
             env = dict(os.environ, MSNP_PASSWORD=who[1])
-            p = Process([CLI, "--server", addr, "--passport", who[0], "--status", status],
+            p = Process([CLI, "--server", addr, "--passport", who[0], "--status", status,
+                         "--protocol", "MSNP7"],
                         env=env, stdin=True, name=f"msnp-cli {who[0]}")
             procs.append(p)
             json_events(p, lambda e: e.get("event") == "status", 20, "own status")
