@@ -88,6 +88,11 @@ impl MpGroupRow {
         self.imp().group.replace(Some((group.clone(), handler)));
     }
 
+    /// The bound group.
+    pub fn group(&self) -> Option<MpGroup> {
+        self.imp().group.borrow().as_ref().map(|(g, _)| g.clone())
+    }
+
     /// Stops following the bound group.
     pub fn unbind(&self) {
         if let Some((group, handler)) = self.imp().group.take() {
