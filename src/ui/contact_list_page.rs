@@ -183,7 +183,8 @@ mod imp {
         fn constructed(&self) {
             self.parent_constructed();
             let factory = gtk::SignalListItemFactory::new();
-            factory.connect_bind(|_, item| {
+            let page = self.obj().downgrade();
+            factory.connect_bind(move |_, item| {
                 let Some(item) = item.downcast_ref::<gtk::ListItem>() else {
                     return;
                 };
@@ -205,6 +206,25 @@ mod imp {
                         Some(row) => row,
                         None => {
                             let row = MpGroupRow::new();
+                            // A single click on a header folds or unfolds its group.
+                            let click = gtk::GestureClick::new();
+                            let page = page.clone();
+                            click.connect_pressed(move |gesture, n_press, _, _| {
+                                // Claimed, so the list's own double-click activation does not
+                                // toggle it again; Enter still does (row activation).
+                                gesture.set_state(gtk::EventSequenceState::Claimed);
+                                if n_press != 1 {
+                                    return;
+                                }
+                                let row = gesture.widget().and_downcast::<MpGroupRow>();
+                                let group = row.and_then(|r| r.group());
+                                let model =
+                                    page.upgrade().and_then(|p| p.imp().model.borrow().clone());
+                                if let (Some(group), Some(model)) = (group, model) {
+                                    model.toggle_group(group.id());
+                                }
+                            });
+                            row.add_controller(click);
                             item.set_child(Some(&row));
                             add_group_menu_gesture(&row);
                             row

@@ -451,6 +451,36 @@ def main():
             time.sleep(1.0)
             screenshot("01-sign-in.png")
 
+        def unreachable_and_cancel():
+            import socket
+            app = ctx["app"]
+            # A closed port: "could not reach the server".
+            closed = socket.socket()
+            closed.bind(("127.0.0.1", 0))
+            closed_port = closed.getsockname()[1]
+            closed.close()
+            type_into(find_all(app, "Email address", ("text",))[0], ALICE[0])
+            type_into(find_all(app, "Password", ("password text",))[0], ALICE[1])
+            type_into(find_all(app, "Server", ("text",))[0], f"127.0.0.1:{closed_port}")
+            press(find_all(app, "Sign In", ("push button",))[0])
+            wait_for(lambda: find_all(app, pattern=r"^Could not reach the server",
+                                      roles=("label",)), 20, "the unreachable message")
+            # A server that accepts and never answers: Cancel ends the attempt at once.
+            silent = socket.socket()
+            silent.bind(("127.0.0.1", 0))
+            silent.listen(1)
+            type_into(find_all(app, "Server", ("text",))[0],
+                      f"127.0.0.1:{silent.getsockname()[1]}")
+            press(find_all(app, "Sign In", ("push button",))[0])
+            wait_for(lambda: find_all(app, pattern=r"^(Signing in|Connecting)",
+                                      roles=("label",)), 10, "the progress")
+            time.sleep(0.5)
+            screenshot("02a-signing-in.png")
+            press(find_all(app, "Cancel", ("push button",))[0])
+            time.sleep(1.0)
+            # Signing in works again right away.
+            silent.close()
+
         def wrong_password():
             app = ctx["app"]
             type_into(find_all(app, "Email address", ("text",))[0], ALICE[0])
@@ -534,6 +564,35 @@ def main():
             type_into(entry[0], "")
             wait_for(lambda: len(row_names(app)) == 4, 10, "all contacts back")
 
+        def conversation():
+            app = ctx["app"]
+            entry = find_all(app, "Search contacts", ("text", "entry"))[0]
+            type_into(entry, "bob")
+            wait_for(lambda: row_names(app) == {NAMES[BOB[0]]}, 10, "only Bob left")
+            subprocess.run(["xdotool", "key", "Return"], check=True)
+            title = f"{NAMES[BOB[0]]} — Conversation"
+            wait_for(lambda: subprocess.run(["xdotool", "search", "--onlyvisible", "--name",
+                                             title], capture_output=True).returncode == 0,
+                     10, "the conversation window")
+            # No window manager here: give the new window the keyboard focus by hand.
+            subprocess.run(["xdotool", "search", "--onlyvisible", "--name", title,
+                            "windowfocus"], check=False)
+            time.sleep(0.5)
+            subprocess.run(["xdotool", "type", "--delay", "15", "Hello <b>Bob</b>"], check=True)
+            subprocess.run(["xdotool", "key", "Return"], check=True)
+            json_events(bob, lambda e: e.get("event") == "message"
+                        and e.get("from") == ALICE[0] and e.get("text") == "Hello <b>Bob</b>",
+                        20, "Alice's message")
+            bob.send(f"msg {ALICE[0]} Hi Alice & <i>friends</i>")
+            wait_for(lambda: any("Hi Alice & <i>friends</i>" in line for line in app_proc.log),
+                     20, "Bob's answer in the app")
+            time.sleep(0.5)
+            screenshot("06-conversation.png")
+            subprocess.run(["xdotool", "key", "ctrl+w"], check=True)
+            time.sleep(0.5)
+            type_into(entry, "")
+            wait_for(lambda: len(row_names(app)) == 4, 10, "all contacts back")
+
         def contact_online_notification():
             app = ctx["app"]
             # Presence lines of the sign-in burst never notify; later ones do.
@@ -550,7 +609,7 @@ def main():
                      15, "the connection banner")
             notifications.wait(r"^Connection lost$", 10, "about the lost connection")
             time.sleep(0.5)
-            screenshot("06-connection-lost.png")
+            screenshot("07-connection-lost.png")
             server2 = Process([SERVER, "--listen", addr, "--state", state] + accounts,
                               name="msnp-server (restarted)")
             procs.append(server2)
@@ -566,7 +625,7 @@ def main():
                         and e.get("account") == ALICE[0] and e.get("status") != "FLN",
                         60, "Alice back for Bob")
             time.sleep(0.5)
-            screenshot("07-connection-restored.png")
+            screenshot("08-connection-restored.png")
 
         def signed_out_elsewhere():
             app = ctx["app"]
@@ -575,7 +634,7 @@ def main():
                                       roles=("label",)), 20, "the signed-out message")
             notifications.wait(r"^Signed out$", 10, "about the sign-out")
             time.sleep(0.5)
-            screenshot("08-signed-out-elsewhere.png")
+            screenshot("09-signed-out-elsewhere.png")
             other.send("quit")
             json_events(bob, lambda e: e.get("event") == "presence"
                         and e.get("account") == ALICE[0] and e.get("status") == "FLN",
@@ -618,7 +677,7 @@ def main():
             json_events(bob, lambda e: e.get("event") == "presence"
                         and e.get("account") == ALICE[0] and e.get("status") == "IDL",
                         30, "Alice idle")
-            screenshot("09-idle.png")
+            screenshot("10-idle.png")
             status = find_all(app, "Status", ("push button", "toggle button"))
             ext = status[0].queryComponent().getExtents(pyatspi.WINDOW_COORDS)
             subprocess.run(["xdotool", "mousemove", str(ext.x + 5), str(ext.y + 5)], check=True)
@@ -629,12 +688,15 @@ def main():
             app2.proc.wait(15)
 
         step("sign-in page found by accessible names", sign_in_page)
+        step("unreachable server is explained; Cancel stops a sign-in", unreachable_and_cancel)
         step("wrong password is explained", wrong_password)
         step("sign in shows the contacts", sign_in)
         step("groups show online/total counts", groups_and_counts)
         step("status change reaches the other client", change_status)
         step("renaming yourself reaches the other client", rename)
         step("search narrows the list", search)
+        step("Enter opens a conversation; messages go both ways as text",
+             conversation)
         step("a contact coming online is notified", contact_online_notification)
         step("a lost connection shows the banner and recovers", connection_banner)
         step("signing in elsewhere signs out here, with a notice", signed_out_elsewhere)
@@ -652,8 +714,8 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
     passed = sum(1 for _, ok in results if ok)
     failed = sum(1 for _, ok in results if not ok)
-    if failed == 0 and passed < 12:
-        failed = 12 - passed
+    if failed == 0 and passed < 14:
+        failed = 14 - passed
     print(f"e2e: {passed} passed, {failed} failed")
     return 0 if failed == 0 else 1
 
