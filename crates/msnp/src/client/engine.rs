@@ -649,15 +649,13 @@ impl Engine {
                 inviter,
                 ..
             } => {
-                // Join; attach to the existing one-to-one conversation with the inviter if any.
+                // Join, and attach to the existing one-to-one conversation with the inviter if
+                // any (switchboard.md §8). A live switchboard of that conversation is kept: when
+                // both sides open one at the same moment, leaving ours would make each side drop
+                // the other's in turn. Sending follows the switchboard that last received.
                 let conversation = self.conversation_with(inviter);
                 let id = self.conn_id();
                 let sb = Switchboard::incoming(&self.config.account, cookie, session_id, now);
-                if let Some(old) = self.conversations.get(&conversation).and_then(|c| c.sb) {
-                    if let Some(conn) = self.sbs.get_mut(&old) {
-                        conn.sb.leave();
-                    }
-                }
                 self.sbs.insert(
                     id,
                     SbConn {
@@ -667,8 +665,14 @@ impl Engine {
                         local: None,
                     },
                 );
+                let live = |sb: Option<ConnId>| {
+                    sb.and_then(|old| self.sbs.get(&old))
+                        .is_some_and(|c| !c.sb.is_closed())
+                };
                 if let Some(conv) = self.conversations.get_mut(&conversation) {
-                    conv.sb = Some(id);
+                    if !live(conv.sb) {
+                        conv.sb = Some(id);
+                    }
                 }
                 self.connect(id, address.clone());
             }
@@ -836,6 +840,9 @@ impl Engine {
                     .sbs
                     .get(&id)
                     .map_or((0, None), |c| (c.sb.participants().len(), c.local));
+                if let Some(conv) = self.conversations.get_mut(&conversation) {
+                    conv.sb = Some(id);
+                }
                 let invitation =
                     self.transfers
                         .handle_message(conversation, &from, &payload, others, local);
