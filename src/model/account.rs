@@ -142,6 +142,8 @@ pub struct AccountState {
     pub display_name: String,
     /// Unread e-mails in the inbox.
     pub unread_mail: u32,
+    /// The web address of the inbox, from the initial e-mail notice (may be empty).
+    pub inbox_url: String,
     /// The last synchronised lists (for the cache).
     pub list: Option<ContactList>,
     /// "Added you" requests not answered yet: key → (account, name).
@@ -165,6 +167,7 @@ impl AccountState {
             status: Status::Offline,
             display_name: String::new(),
             unread_mail: 0,
+            inbox_url: String::new(),
             list: cache.cloned(),
             pending_requests: Default::default(),
             online_since: None,
@@ -500,8 +503,13 @@ impl AccountState {
     fn apply_server_message(&mut self, payload: &[u8], batch: &mut Batch) {
         let parsed = Payload::parse(payload);
         match &parsed {
-            Payload::InitialEmail { inbox_unread, .. } => {
+            Payload::InitialEmail {
+                inbox_unread,
+                inbox_url,
+                ..
+            } => {
                 self.unread_mail = *inbox_unread;
+                self.inbox_url = inbox_url.trim().to_string();
                 batch.effects.push(Effect::MailCount(self.unread_mail));
             }
             Payload::NewEmail {
@@ -893,6 +901,7 @@ mod tests {
             Instant::now(),
         );
         assert_eq!(s.unread_mail, 3);
+        assert_eq!(s.inbox_url, "");
         assert!(b.effects.contains(&Effect::NewMail {
             from: "Ann".into(),
             subject: "Hello".into()

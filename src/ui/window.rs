@@ -309,7 +309,16 @@ impl MpWindow {
         });
         let weak = self.downgrade();
         imp.contact_list_page.connect_open_mail(move |_| {
-            if let Some(win) = weak.upgrade() {
+            let Some(win) = weak.upgrade() else { return };
+            let url = win
+                .bridge()
+                .map(|b| b.state().borrow().inbox_url.clone())
+                .unwrap_or_default();
+            // Only web addresses from the server are opened (never file: or other schemes).
+            if url.starts_with("https://") || url.starts_with("http://") {
+                #[allow(deprecated)]
+                gtk::show_uri(Some(&win), &url, gtk::gdk::CURRENT_TIME);
+            } else {
                 win.show_toast(&gettext(
                     "Open your mailbox in a web browser to read your e-mail.",
                 ));
