@@ -14,10 +14,9 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use common::{http_head, http_lines, recorded, section, with_http, Item, Step};
-use msnp::proto::codec::Frame;
-use msnp::proto::command::{ClientCommand, List, Status};
+use msnp::proto::command::{List, Status};
 use msnp::proto::msnp8::{Capabilities, Dialect, ProtocolChoice};
-use msnp::proto::ns::{Notification, NsConfig, NsEvent, NsRequest, SignOutReason, PING_INTERVAL};
+use msnp::proto::ns::{Notification, NsConfig, NsEvent, SignOutReason};
 use msnp::proto::passport::{
     authorization_value, classify_login_answer, find_header, login_request_headers,
     login_url_from_passport_urls, nexus_request_headers, request_head, LoginAnswer, NEXUS_PATH,
@@ -63,56 +62,8 @@ impl Replay {
         self.challenge.clone().expect("PassportNeeded was emitted")
     }
 
-    /// The user request behind a transcript `C:` line the client must originate.
-    fn request_for(&self, bytes: &[u8]) -> Option<NsRequest> {
-        let line = String::from_utf8_lossy(bytes);
-        let frame = Frame {
-            line: line.trim_end().to_string(),
-            payload: None,
-        };
-        Some(match ClientCommand::parse(&frame).ok()? {
-            ClientCommand::Chg { status, .. } => NsRequest::SetStatus(status),
-            ClientCommand::Add {
-                list,
-                account,
-                nick,
-                group,
-                ..
-            } => NsRequest::AddContact {
-                list,
-                account,
-                nick: Some(nick.decode()),
-                group,
-            },
-            ClientCommand::Rea { account, name, .. } if account == self.account => {
-                NsRequest::SetDisplayName(name.decode())
-            }
-            ClientCommand::XfrSb { .. } => NsRequest::RequestSwitchboard { tag: 7 },
-            ClientCommand::Out => NsRequest::SignOut,
-            _ => return None,
-        })
-    }
-
     fn client(&mut self, expected: &[u8]) {
-        let sent = match self.ns.poll_transmit() {
-            Some(b) => b,
-            None if expected == b"PNG\r\n" => {
-                self.now += PING_INTERVAL;
-                self.ns.handle_timeout(self.now);
-                self.ns
-                    .poll_transmit()
-                    .expect("a PNG after the idle interval")
-            }
-            None => {
-                let req = self.request_for(expected).unwrap_or_else(|| {
-                    panic!("client never sent {:?}", String::from_utf8_lossy(expected))
-                });
-                self.ns
-                    .handle_request(req, self.now)
-                    .expect("request accepted");
-                self.ns.poll_transmit().expect("the request is transmitted")
-            }
-        };
+        let sent = common::ns_client_bytes(&mut self.ns, &mut self.now, expected);
         // The recorded client reported another client version in CVR (see the file comment).
         let expected = String::from_utf8_lossy(expected)
             .replace(" MSNMSGR 6.0.0602 MSMSGS ", " MSNMSGR 5.0.0544 MSMSGS ");

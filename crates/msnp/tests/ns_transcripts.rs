@@ -7,14 +7,10 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{recorded, section, Item};
-use msnp::proto::codec::Frame;
-use msnp::proto::command::{ClientCommand, List, Privacy, Status};
+use msnp::proto::command::{List, Privacy, Status};
 use msnp::proto::contacts::ContactList;
 use msnp::proto::msnp8::ProtocolChoice;
-use msnp::proto::names::url_decode;
-use msnp::proto::ns::{
-    LoginError, Notification, NsConfig, NsEvent, NsRequest, SignOutReason, PING_INTERVAL,
-};
+use msnp::proto::ns::{LoginError, Notification, NsConfig, NsEvent, NsRequest, SignOutReason};
 
 struct Replay {
     ns: Notification,
@@ -43,59 +39,6 @@ impl Replay {
         }
     }
 
-    /// Turns a transcript `C:` line the client must originate into the user request behind it.
-    fn request_for(&self, bytes: &[u8]) -> Option<NsRequest> {
-        let line = String::from_utf8_lossy(bytes);
-        let frame = Frame {
-            line: line.trim_end().to_string(),
-            payload: None,
-        };
-        let cmd = ClientCommand::parse(&frame).ok()?;
-        Some(match cmd {
-            ClientCommand::Chg { status, .. } => NsRequest::SetStatus(status),
-            ClientCommand::Add {
-                list,
-                account,
-                nick,
-                group,
-                ..
-            } => NsRequest::AddContact {
-                list,
-                account,
-                nick: Some(nick.decode()),
-                group,
-            },
-            ClientCommand::Rem {
-                list,
-                account,
-                group,
-                ..
-            } => NsRequest::RemoveContact {
-                list,
-                account,
-                group,
-            },
-            ClientCommand::Rea { account, name, .. } if account == self.ns.account() => {
-                NsRequest::SetDisplayName(name.decode())
-            }
-            ClientCommand::Rea { account, name, .. } => NsRequest::RenameContact {
-                account,
-                name: name.decode(),
-            },
-            ClientCommand::Adg { name, .. } => NsRequest::AddGroup(name.decode()),
-            ClientCommand::Rmg { group, .. } => NsRequest::RemoveGroup(group),
-            ClientCommand::Reg { group, name, .. } => NsRequest::RenameGroup {
-                group,
-                name: url_decode(name.as_wire()),
-            },
-            ClientCommand::Blp { privacy, .. } => NsRequest::SetPrivacy(privacy),
-            ClientCommand::Gtc { prompt, .. } => NsRequest::SetAddPrompt(prompt),
-            ClientCommand::XfrSb { .. } => NsRequest::RequestSwitchboard { tag: 7 },
-            ClientCommand::Out => NsRequest::SignOut,
-            _ => return None,
-        })
-    }
-
     fn run(&mut self, items: &[Item]) {
         for item in items {
             match item {
@@ -105,25 +48,7 @@ impl Replay {
                     self.drain();
                 }
                 Item::Client(expected) => {
-                    let sent = match self.ns.poll_transmit() {
-                        Some(b) => b,
-                        None if expected == b"PNG\r\n" => {
-                            self.now += PING_INTERVAL;
-                            self.ns.handle_timeout(self.now);
-                            self.ns
-                                .poll_transmit()
-                                .expect("a PNG after the idle interval")
-                        }
-                        None => {
-                            let req = self.request_for(expected).unwrap_or_else(|| {
-                                panic!("client never sent {:?}", String::from_utf8_lossy(expected))
-                            });
-                            self.ns
-                                .handle_request(req, self.now)
-                                .expect("request accepted");
-                            self.ns.poll_transmit().expect("the request is transmitted")
-                        }
-                    };
+                    let sent = common::ns_client_bytes(&mut self.ns, &mut self.now, expected);
                     assert_eq!(
                         String::from_utf8_lossy(&sent),
                         String::from_utf8_lossy(expected),

@@ -3,6 +3,12 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
+use std::time::Instant;
+
+use msnp::proto::codec::Frame;
+use msnp::proto::command::ClientCommand;
+use msnp::proto::names::url_decode;
+use msnp::proto::ns::{Notification, NsRequest, PING_INTERVAL};
 
 /// One step of a transcript.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -226,4 +232,75 @@ pub fn http_lines(bytes: &[u8]) -> Vec<String> {
     let text = String::from_utf8_lossy(bytes);
     let head = text.split("\r\n\r\n").next().unwrap_or("");
     head.split("\r\n").map(str::to_string).collect()
+}
+
+/// The user request behind a transcript `C:` line that the client originates itself (`own` is
+/// the signed-in account, to tell the own display name from a contact's nickname).
+pub fn ns_request_for(own: &str, bytes: &[u8]) -> Option<NsRequest> {
+    let line = String::from_utf8_lossy(bytes);
+    let frame = Frame {
+        line: line.trim_end().to_string(),
+        payload: None,
+    };
+    Some(match ClientCommand::parse(&frame).ok()? {
+        ClientCommand::Chg { status, .. } => NsRequest::SetStatus(status),
+        ClientCommand::Add {
+            list,
+            account,
+            nick,
+            group,
+            ..
+        } => NsRequest::AddContact {
+            list,
+            account,
+            nick: Some(nick.decode()),
+            group,
+        },
+        ClientCommand::Rem {
+            list,
+            account,
+            group,
+            ..
+        } => NsRequest::RemoveContact {
+            list,
+            account,
+            group,
+        },
+        ClientCommand::Rea { account, name, .. } if account == own => {
+            NsRequest::SetDisplayName(name.decode())
+        }
+        ClientCommand::Rea { account, name, .. } => NsRequest::RenameContact {
+            account,
+            name: name.decode(),
+        },
+        ClientCommand::Adg { name, .. } => NsRequest::AddGroup(name.decode()),
+        ClientCommand::Rmg { group, .. } => NsRequest::RemoveGroup(group),
+        ClientCommand::Reg { group, name, .. } => NsRequest::RenameGroup {
+            group,
+            name: url_decode(name.as_wire()),
+        },
+        ClientCommand::Blp { privacy, .. } => NsRequest::SetPrivacy(privacy),
+        ClientCommand::Gtc { prompt, .. } => NsRequest::SetAddPrompt(prompt),
+        ClientCommand::XfrSb { .. } => NsRequest::RequestSwitchboard { tag: 7 },
+        ClientCommand::Out => NsRequest::SignOut,
+        _ => return None,
+    })
+}
+
+/// The bytes the notification machine sends for a transcript `C:` line: what it queued by
+/// itself, a `PNG` after the idle interval, or the user request behind the line.
+pub fn ns_client_bytes(ns: &mut Notification, now: &mut Instant, expected: &[u8]) -> Vec<u8> {
+    if let Some(b) = ns.poll_transmit() {
+        return b;
+    }
+    if expected == b"PNG\r\n" {
+        *now += PING_INTERVAL;
+        ns.handle_timeout(*now);
+        return ns.poll_transmit().expect("a PNG after the idle interval");
+    }
+    let own = ns.account().to_string();
+    let req = ns_request_for(&own, expected)
+        .unwrap_or_else(|| panic!("client never sent {:?}", String::from_utf8_lossy(expected)));
+    ns.handle_request(req, *now).expect("request accepted");
+    ns.poll_transmit().expect("the request is transmitted")
 }
