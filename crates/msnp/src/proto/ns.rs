@@ -884,20 +884,12 @@ impl Notification {
                 self.sync.counts = Some((contacts, groups));
                 self.check_sync_counts(now);
             }
-            ServerCommand::Gtc8 { prompt } => match self.sync.building.as_mut() {
-                Some(b) => b.add_prompt = prompt,
-                None => {
-                    self.list.add_prompt = prompt;
-                    self.settings_changed();
-                }
-            },
-            ServerCommand::Blp8 { privacy } => match self.sync.building.as_mut() {
-                Some(b) => b.privacy = privacy,
-                None => {
-                    self.list.privacy = privacy;
-                    self.settings_changed();
-                }
-            },
+            ServerCommand::Gtc8 { prompt } => {
+                self.apply_setting(None, None, |l| l.add_prompt = prompt)
+            }
+            ServerCommand::Blp8 { privacy } => {
+                self.apply_setting(None, None, |l| l.privacy = privacy)
+            }
             ServerCommand::Lsg8 { group, name } => {
                 if let Some(b) = self.sync.building.as_mut() {
                     b.groups.insert(group, name.decode());
@@ -932,40 +924,12 @@ impl Notification {
                 trid,
                 version,
                 prompt,
-            } => {
-                if let Some(b) = self
-                    .sync
-                    .building
-                    .as_mut()
-                    .filter(|_| trid == self.sync.trid)
-                {
-                    b.add_prompt = prompt;
-                } else {
-                    self.list.add_prompt = prompt;
-                    self.list.version = version;
-                    self.settings_changed();
-                    self.complete(trid);
-                }
-            }
+            } => self.apply_setting(Some(trid), Some(version), |l| l.add_prompt = prompt),
             ServerCommand::Blp {
                 trid,
                 version,
                 privacy,
-            } => {
-                if let Some(b) = self
-                    .sync
-                    .building
-                    .as_mut()
-                    .filter(|_| trid == self.sync.trid)
-                {
-                    b.privacy = privacy;
-                } else {
-                    self.list.privacy = privacy;
-                    self.list.version = version;
-                    self.settings_changed();
-                    self.complete(trid);
-                }
-            }
+            } => self.apply_setting(Some(trid), Some(version), |l| l.privacy = privacy),
             ServerCommand::Prp {
                 trid,
                 version,
@@ -1233,6 +1197,30 @@ impl Notification {
             // QNG, QRY, URL, SND, NOT, IPG, unknown lines: nothing to do (the ping deadline was
             // already cleared by the arrival of data).
             _ => {}
+        }
+    }
+
+    /// A GTC/BLP line: part of the list download when it belongs to the SYN being built (MSNP8
+    /// lines carry no TrID and belong to it whenever one is built), else a settings change that
+    /// answers the request `trid` and carries the new list `version`.
+    fn apply_setting(
+        &mut self,
+        trid: Option<TrId>,
+        version: Option<u32>,
+        set: impl Fn(&mut ContactList),
+    ) {
+        let in_sync = trid.is_none_or(|t| t == self.sync.trid);
+        if let Some(b) = self.sync.building.as_mut().filter(|_| in_sync) {
+            set(b);
+            return;
+        }
+        set(&mut self.list);
+        if let Some(v) = version {
+            self.list.version = v;
+        }
+        self.settings_changed();
+        if let Some(t) = trid {
+            self.complete(t);
         }
     }
 
