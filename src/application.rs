@@ -24,6 +24,8 @@ mod imp {
         pub settings: RefCell<Settings>,
         pub settings_problem: RefCell<Option<String>>,
         pub writer: RefCell<Option<Writer>>,
+        /// The demo server's CA certificate file (removed at shutdown).
+        pub demo_ca: RefCell<Option<std::path::PathBuf>>,
     }
 
     #[glib::object_subclass]
@@ -124,6 +126,9 @@ mod imp {
             obj.save_settings_now();
             if let Some(server) = self.server.take() {
                 server.shutdown();
+            }
+            if let Some(path) = self.demo_ca.take() {
+                let _ = std::fs::remove_file(path);
             }
             self.parent_shutdown();
         }
@@ -363,18 +368,50 @@ impl MpApplication {
             ..msnp_server::Config::loopback(vec![])
         };
         // Binding loopback listeners and starting the server thread takes milliseconds.
-        match msnp_server::Server::start(config) {
-            Ok(server) => {
-                let addr = server.ns_addr().to_string();
-                self.imp().server.replace(Some(server));
-                win.set_title(Some(&gettext("Mariposa (Demo)")));
-                win.sign_in_demo(&addr);
+        let server = match msnp_server::Server::start(config) {
+            Ok(server) => server,
+            Err(e) => {
+                win.sign_in_page().show_error(&crate::i18n::gettext_f(
+                    "The demo server could not start: {}",
+                    &[&e.to_string()],
+                ));
+                return;
             }
-            Err(e) => win.sign_in_page().show_error(&crate::i18n::gettext_f(
-                "The demo server could not start: {}",
-                &[&e.to_string()],
-            )),
-        }
+        };
+        let addr = server.ns_addr().to_string();
+        let nexus = server.nexus_url();
+        let pem = server.ca_pem().map(str::to_string);
+        self.imp().server.replace(Some(server));
+        win.set_title(Some(&gettext("Mariposa (Demo)")));
+        let Some(pem) = pem else {
+            // No HTTPS endpoints: the demo signs in with MSNP7 (Automatic falls back).
+            win.sign_in_demo(&addr, None, None);
+            return;
+        };
+        // The demo server's Passport endpoints use a CA made at its start: the engine trusts it
+        // (for this session only) through a file in the runtime directory.
+        let path = demo_ca_path();
+        self.imp().demo_ca.replace(Some(path.clone()));
+        let weak = win.downgrade();
+        glib::spawn_future_local(async move {
+            let p = path.clone();
+            let written = gio::spawn_blocking(move || {
+                if let Some(dir) = p.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                std::fs::write(&p, pem)
+            })
+            .await;
+            let Some(win) = weak.upgrade() else { return };
+            match written {
+                Ok(Ok(())) => win.sign_in_demo(&addr, nexus, Some(path)),
+                Ok(Err(e)) => {
+                    eprintln!("mariposa: cannot write {}: {e}", path.display());
+                    win.sign_in_demo(&addr, None, None);
+                }
+                Err(_) => win.sign_in_demo(&addr, None, None),
+            }
+        });
     }
 
     // ----- dialogs ------------------------------------------------------------------------------
@@ -435,4 +472,12 @@ impl MpApplication {
         prefs.set_application(Some(self));
         prefs.present();
     }
+}
+
+/// Where the demo server's CA certificate is written: the user's runtime directory (private to
+/// the user), one file per process.
+fn demo_ca_path() -> std::path::PathBuf {
+    glib::user_runtime_dir()
+        .join("mariposa")
+        .join(format!("demo-ca-{}.pem", std::process::id()))
 }

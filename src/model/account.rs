@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use msnp::client::{ConversationId, Event};
 use msnp::proto::command::{AddPrompt, Status};
 use msnp::proto::contacts::ContactList;
+use msnp::proto::msnp8::Dialect;
 use msnp::proto::ns::{LoginError, NsEvent, SignOutReason};
 use msnp::proto::payload::{decode_encoded_words, Payload};
 
@@ -148,6 +149,8 @@ pub struct AccountState {
     pub list: Option<ContactList>,
     /// "Added you" requests not answered yet: key → (account, name).
     pub pending_requests: std::collections::BTreeMap<String, (String, String)>,
+    /// The protocol version of the current (or last) session.
+    pub dialect: Option<Dialect>,
     online_since: Option<Instant>,
     notices: Vec<Instant>,
     ever_signed_in: bool,
@@ -170,6 +173,7 @@ impl AccountState {
             inbox_url: String::new(),
             list: cache.cloned(),
             pending_requests: Default::default(),
+            dialect: None,
             online_since: None,
             notices: Vec::new(),
             ever_signed_in: false,
@@ -311,8 +315,10 @@ impl AccountState {
             NsEvent::SignedIn {
                 display_name,
                 account,
+                dialect,
                 ..
             } => {
+                self.dialect = Some(dialect);
                 let again = self.ever_signed_in;
                 self.ever_signed_in = true;
                 self.phase = Phase::Online;
@@ -563,7 +569,9 @@ pub fn describe_login_error(error: &LoginError) -> (FailureKind, String) {
         ),
         LoginError::VersionRefused => (
             FailureKind::Protocol,
-            gettext("The server refused the protocol version (MSNP7) this app speaks."),
+            gettext(
+                "The server supports none of the protocol versions offered. Check the protocol under Advanced.",
+            ),
         ),
         LoginError::NoAuthMethod => (
             FailureKind::Protocol,
@@ -666,6 +674,7 @@ mod tests {
             .any(|e| matches!(e, Effect::ContactOnline { .. })));
         assert_eq!(s.phase, Phase::Online);
         assert_eq!(s.roster.online_count(), 1);
+        assert_eq!(s.dialect, Some(msnp::proto::msnp8::Dialect::Msnp7));
     }
 
     #[test]

@@ -8,6 +8,8 @@ use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 
+use msnp::proto::msnp8::ProtocolChoice;
+
 use super::{keep_aside, write_atomic};
 use crate::config::DEFAULT_SERVER;
 
@@ -28,6 +30,16 @@ pub struct AccountSettings {
     pub remember_password: bool,
     /// Sign in at start-up (needs the remembered password).
     pub auto_sign_in: bool,
+    /// Which protocol versions to offer (advanced; files from before it, or with a value this
+    /// version does not know, load as Automatic).
+    #[serde(deserialize_with = "lenient_protocol")]
+    pub protocol: ProtocolChoice,
+}
+
+/// Reads a protocol choice; an unknown value becomes Automatic instead of failing the file.
+fn lenient_protocol<'de, D: serde::Deserializer<'de>>(d: D) -> Result<ProtocolChoice, D::Error> {
+    let value = serde_json::Value::deserialize(d)?;
+    Ok(serde_json::from_value(value).unwrap_or_default())
 }
 
 impl Default for AccountSettings {
@@ -38,6 +50,7 @@ impl Default for AccountSettings {
             status: "NLN".into(),
             remember_password: false,
             auto_sign_in: false,
+            protocol: ProtocolChoice::Auto,
         }
     }
 }
@@ -235,6 +248,43 @@ mod tests {
         assert_eq!(s.accounts.len(), 2);
         write_atomic(&path, &serde_json::to_vec_pretty(&s).unwrap()).unwrap();
         assert_eq!(load(&path).settings, s);
+    }
+
+    #[test]
+    fn the_protocol_choice_round_trips_and_defaults_to_automatic() {
+        let path = temp("protocol");
+        // A file written before the setting existed.
+        std::fs::write(
+            &path,
+            br#"{"version": 1, "accounts": [{"email": "a@example.com", "server": "h:1863",
+                "status": "NLN", "remember_password": false, "auto_sign_in": false}]}"#,
+        )
+        .unwrap();
+        let l = load(&path);
+        assert!(l.problem.is_none());
+        assert_eq!(l.settings.accounts[0].protocol, ProtocolChoice::Auto);
+        assert_eq!(l.settings.last_account().protocol, ProtocolChoice::Auto);
+        for choice in [
+            ProtocolChoice::Msnp8Only,
+            ProtocolChoice::Msnp7Only,
+            ProtocolChoice::Auto,
+        ] {
+            let mut s = l.settings.clone();
+            s.accounts[0].protocol = choice;
+            write_atomic(&path, &serde_json::to_vec_pretty(&s).unwrap()).unwrap();
+            let back = load(&path);
+            assert!(back.problem.is_none());
+            assert_eq!(back.settings.accounts[0].protocol, choice);
+            assert_eq!(back.settings, s);
+        }
+        std::fs::write(
+            &path,
+            br#"{"accounts": [{"email": "a@example.com", "protocol": "Msnp9"}]}"#,
+        )
+        .unwrap();
+        let l = load(&path);
+        assert!(l.problem.is_none());
+        assert_eq!(l.settings.accounts[0].protocol, ProtocolChoice::Auto);
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! `MpContactListPage`: own name (click to edit) and status menu, the unread-mail counter, the
-//! reconnection banner, the search entry and the grouped contact list.
+//! `MpContactListPage`: own name (click to edit) and status menu, the protocol in use, the
+//! unread-mail counter, the reconnection banner, the search entry and the grouped contact list.
 
 use std::cell::RefCell;
 use std::sync::OnceLock;
@@ -10,11 +10,12 @@ use gtk::prelude::*;
 use gtk::subclass::prelude::*;
 use gtk::CompositeTemplate;
 use msnp::proto::command::Status;
+use msnp::proto::msnp8::Dialect;
 
 use super::a11y;
 use super::contact_row::MpContactRow;
 use super::group_row::MpGroupRow;
-use crate::i18n::{gettext, ngettext_f};
+use crate::i18n::{gettext, gettext_f, ngettext_f};
 use crate::model::contact_list::LayoutInfo;
 use crate::model::roster::Filter;
 use crate::model::{presence, ContactListModel, MpContact, MpGroup};
@@ -33,6 +34,8 @@ mod imp {
         pub status_button: TemplateChild<gtk::MenuButton>,
         #[template_child]
         pub status_label: TemplateChild<gtk::Label>,
+        #[template_child]
+        pub protocol_label: TemplateChild<gtk::Label>,
         #[template_child]
         pub mail_button: TemplateChild<gtk::Button>,
         #[template_child]
@@ -520,6 +523,29 @@ impl MpContactListPage {
         imp.status_label.set_text(&presence::label(status));
     }
 
+    /// Shows the protocol version of the session next to the status (hidden for `None`).
+    pub fn set_protocol(&self, dialect: Option<Dialect>) {
+        let imp = self.imp();
+        let label = &imp.protocol_label;
+        match dialect {
+            Some(d) => {
+                let text = gettext_f("Connected with {}", &[d.as_str()]);
+                label.set_text(d.as_str());
+                label.set_tooltip_text(Some(&text));
+                // After set_text: GTK names a label by its text until the text changes.
+                a11y::set_label(&**label, &text, None);
+                imp.status_button
+                    .set_tooltip_text(Some(&format!("{} ({text})", gettext("Change your status"))));
+                label.set_visible(true);
+            }
+            None => {
+                label.set_visible(false);
+                imp.status_button
+                    .set_tooltip_text(Some(&gettext("Change your status")));
+            }
+        }
+    }
+
     /// Shows the unread e-mail count (hidden at 0).
     pub fn set_unread_mail(&self, count: u32) {
         let imp = self.imp();
@@ -570,6 +596,7 @@ impl MpContactListPage {
         imp.search_entry.set_text("");
         imp.banner_revealer.set_reveal_child(false);
         self.set_unread_mail(0);
+        self.set_protocol(None);
     }
 
     /// The list view (benches and tests).

@@ -12,6 +12,7 @@ use gtk::prelude::*;
 use gtk::{gio, glib};
 use msnp::proto::command::{List, Status};
 use msnp::proto::contacts::ContactList;
+use msnp::proto::msnp8::ProtocolChoice;
 
 use super::*;
 use crate::model::account::AccountState;
@@ -70,6 +71,18 @@ fn smoke_sign_in_page_validates_and_fills() {
     assert_eq!(req.server, "127.0.0.1:4000");
     assert_eq!(req.status, Status::Busy);
     assert!(!req.remember_password);
+    assert_eq!(req.protocol, ProtocolChoice::Auto, "Automatic by default");
+    page.set_account(&AccountSettings {
+        email: "me@example.com".into(),
+        protocol: ProtocolChoice::Msnp7Only,
+        ..AccountSettings::default()
+    });
+    assert_eq!(page.protocol(), ProtocolChoice::Msnp7Only);
+    let req = page.request().expect("complete");
+    assert_eq!(req.protocol, ProtocolChoice::Msnp7Only);
+    assert_eq!(req.account_settings().protocol, ProtocolChoice::Msnp7Only);
+    page.set_protocol(ProtocolChoice::Msnp8Only);
+    assert_eq!(page.request().unwrap().protocol, ProtocolChoice::Msnp8Only);
     page.set_secret_available(false);
     assert!(!page.remember_password());
     page.set_busy(true);
@@ -113,6 +126,9 @@ fn smoke_contact_list_page_shows_five_thousand_contacts() {
     window.set_child(Some(&page));
     window.present();
     spin(Duration::from_millis(300));
+
+    page.set_protocol(Some(msnp::proto::msnp8::Dialect::Msnp8));
+    page.set_protocol(None);
 
     page.set_show_offline(false);
     assert_eq!(model.store().n_items(), 2510);

@@ -348,8 +348,15 @@ impl MpWindow {
         self.imp().contact_list_page.get()
     }
 
-    /// Signs in with the demo account on `server` (nothing is remembered).
-    pub fn sign_in_demo(&self, server: &str) {
+    /// Signs in with the demo account on `server` (nothing is remembered), with Automatic
+    /// protocol choice: MSNP8 through the demo server's Passport `nexus_url`, whose test CA is
+    /// the PEM file `extra_ca_file`.
+    pub fn sign_in_demo(
+        &self,
+        server: &str,
+        nexus_url: Option<String>,
+        extra_ca_file: Option<std::path::PathBuf>,
+    ) {
         let req = SignInRequest {
             email: msnp_server::DEMO_ACCOUNT.to_string(),
             password: msnp_server::DEMO_PASSWORD.to_string(),
@@ -357,6 +364,14 @@ impl MpWindow {
             status: Status::Online,
             remember_password: false,
             auto_sign_in: false,
+            // Without the test CA the demo's Passport endpoints cannot be trusted: MSNP7.
+            protocol: if extra_ca_file.is_some() {
+                ProtocolChoice::Auto
+            } else {
+                ProtocolChoice::Msnp7Only
+            },
+            nexus_url,
+            extra_ca_file,
         };
         let page = &self.imp().sign_in_page;
         page.set_account(&req.account_settings());
@@ -399,9 +414,9 @@ impl MpWindow {
                 password: req.password.clone(),
                 initial_status: req.status.clone(),
                 cache,
-                // MSNP7 until the account's protocol setting (Automatic / MSNP8 / MSNP7) and the
-                // demo server's test CA are wired into the app (issue 8's GUI part).
-                protocol: ProtocolChoice::Msnp7Only,
+                protocol: req.protocol,
+                nexus_url: req.nexus_url.clone(),
+                extra_ca_file: req.extra_ca_file.clone(),
                 ..ClientConfig::default()
             };
             let weak = win.downgrade();
@@ -521,6 +536,7 @@ impl MpWindow {
             Effect::SignedIn { again: false } => self.on_signed_in(bridge),
             Effect::SignedIn { again: true } => {
                 self.stop_banner_timer();
+                page.set_protocol(bridge.state().borrow().dialect);
                 page.set_banner(None, false);
                 page.set_connected(true);
                 if imp.outage_notified.replace(false) {
@@ -538,7 +554,24 @@ impl MpWindow {
             Effect::SignInFailed { kind, message } => {
                 self.end_session(false);
                 imp.sign_in_page.set_busy(false);
-                imp.sign_in_page.show_error(&message);
+                let md5_only = imp
+                    .request
+                    .borrow()
+                    .as_ref()
+                    .is_some_and(|r| r.protocol == ProtocolChoice::Msnp7Only);
+                if kind == FailureKind::Credentials && md5_only {
+                    // MD5 (MSNP7) refused: on Escargot that is also what an account without
+                    // "old MSN support" gets, and MSNP8 signs such accounts in.
+                    imp.sign_in_page.show_error(&format!(
+                        "{message} {}",
+                        gettext(
+                            "Or open Advanced and choose the protocol “Automatic”: MSNP8 signs in with Passport and needs no “old MSN support”."
+                        )
+                    ));
+                    imp.sign_in_page.reveal_protocol();
+                } else {
+                    imp.sign_in_page.show_error(&message);
+                }
                 if kind == FailureKind::Credentials {
                     imp.sign_in_page.mark_password_wrong();
                 }
@@ -718,6 +751,7 @@ impl MpWindow {
         page.set_connected(true);
         page.set_banner(None, false);
         page.set_own_name(&bridge.state().borrow().display_name);
+        page.set_protocol(bridge.state().borrow().dialect);
         imp.stack.set_visible_child_name("contacts");
         self.set_signed_in_actions(true);
         page.focus_list();
