@@ -25,6 +25,8 @@ from .session import REPO_ROOT, artifacts_dir
 from .waiting import E2ETimeout
 
 _SERVER_ADDRESS = re.compile(r"clients connect to (\S+)")
+_NEXUS = re.compile(r"Passport nexus (\S+)")
+_CA_WRITTEN = re.compile(r"CA certificate written to ")
 
 
 def cargo_binary(name, example=False, build=False, env_var=None):
@@ -72,12 +74,19 @@ def _event_matches(pattern, event):
 
 class MsnpServer:
     """`msnp-server --listen 127.0.0.1:0` with the given accounts, ended by `stop` (Ctrl-C,
-    so it signs everyone out cleanly; killed if it does not go within 5 s)."""
+    so it signs everyone out cleanly; killed if it does not go within 5 s).
+
+    With `https=True` it also writes the CA of its Passport (HTTPS) endpoints to a file and
+    waits for it: `nexus_url` and `ca_file` are then what an MSNP8 client needs
+    (`MARIPOSA_NEXUS_URL` / `MARIPOSA_EXTRA_CA`, `msnp-cli --nexus … --ca-file …`)."""
 
     def __init__(self, accounts=(), demo=False, extra_args=(), binary=None, name="msnp-server",
-                 build=False):
+                 build=False, https=False):
         self.accounts = list(accounts)
         self.demo = demo
+        self.https = https
+        self.nexus_url = None
+        self.ca_file = None
         self.extra_args = list(extra_args)
         self.binary = binary or cargo_binary("msnp-server", build=build, env_var="MSNP_SERVER_BIN")
         self.name = name
@@ -97,8 +106,11 @@ class MsnpServer:
 
     def start(self, timeout=20):
         args = [str(self.binary), "--listen", "127.0.0.1:0", *self.extra_args]
+        self._tmp = tempfile.mkdtemp(prefix="msnp-server-")
+        if self.https:
+            self.ca_file = os.path.join(self._tmp, "ca.pem")
+            args += ["--https-listen", "127.0.0.1:0", "--ca-out", self.ca_file]
         if self.accounts:
-            self._tmp = tempfile.mkdtemp(prefix="msnp-server-")
             path = os.path.join(self._tmp, "accounts.json")
             with open(path, "w") as f:
                 json.dump([{"passport": a[0], "password": a[1],
@@ -112,7 +124,13 @@ class MsnpServer:
                                      start_new_session=True)
         deadline = time.monotonic() + timeout
         lines = []
-        while self.address is None:
+        ca_written = False
+
+        def ready():
+            return self.address is not None and (
+                not self.https or (self.nexus_url is not None and ca_written))
+
+        while not ready():
             line = self.proc.stdout.readline()  # the server prints its addresses at once
             if not line:
                 raise RuntimeError(f"msnp-server exited ({self.proc.wait()}): {''.join(lines)}"
@@ -120,8 +138,13 @@ class MsnpServer:
             lines.append(line)
             self._log.write(line)
             found = _SERVER_ADDRESS.search(line)
+            nexus = _NEXUS.search(line)
             if found:
                 self.address = found.group(1)
+            elif nexus:
+                self.nexus_url = nexus.group(1)
+            elif _CA_WRITTEN.search(line):
+                ca_written = True
             elif time.monotonic() > deadline:
                 raise E2ETimeout(f"msnp-server printed no address: {''.join(lines)}")
         self._log.flush()
