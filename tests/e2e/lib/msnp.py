@@ -78,7 +78,9 @@ class MsnpServer:
 
     With `https=True` it also writes the CA of its Passport (HTTPS) endpoints to a file and
     waits for it: `nexus_url` and `ca_file` are then what an MSNP8 client needs
-    (`MARIPOSA_NEXUS_URL` / `MARIPOSA_EXTRA_CA`, `msnp-cli --nexus … --ca-file …`)."""
+    (`MARIPOSA_NEXUS_URL` / `MARIPOSA_EXTRA_CA`, `msnp-cli --nexus … --ca-file …`). Without
+    it the server runs with `--no-msnp8` (MSNP7 only), so the app's "Automatic" signs in with
+    MSNP7 without needing the CA."""
 
     def __init__(self, accounts=(), demo=False, extra_args=(), binary=None, name="msnp-server",
                  build=False, https=False):
@@ -110,6 +112,10 @@ class MsnpServer:
         if self.https:
             self.ca_file = os.path.join(self._tmp, "ca.pem")
             args += ["--https-listen", "127.0.0.1:0", "--ca-out", self.ca_file]
+        elif not {"--https-listen", "--ca-out"} & set(self.extra_args):
+            # Without its CA nobody can trust the Passport endpoints, so MSNP8 is off: clients
+            # offering "Automatic" (the app's default) get MSNP7, as from an older server.
+            args.append("--no-msnp8")
         if self.accounts:
             path = os.path.join(self._tmp, "accounts.json")
             with open(path, "w") as f:
