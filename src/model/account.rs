@@ -74,6 +74,8 @@ pub enum Effect {
     OwnName(String),
     /// The lists were synchronised (save the cache).
     ListSynced(Box<ContactList>),
+    /// A change to the lists was confirmed with a new list version (save the cache).
+    ListChanged,
     /// A conversation exists.
     ConversationOpened {
         conversation: ConversationId,
@@ -368,6 +370,14 @@ impl AccountState {
                     batch.relayout = true;
                 }
             }
+            NsEvent::ListVersion { version } => {
+                if let Some(list) = self.list.as_mut() {
+                    if list.version != version {
+                        list.version = version;
+                        batch.effects.push(Effect::ListChanged);
+                    }
+                }
+            }
             NsEvent::GroupsChanged { groups } => {
                 if let Some(list) = self.list.as_mut() {
                     list.groups = groups.iter().cloned().collect();
@@ -657,6 +667,22 @@ mod tests {
             ],
             t0,
         )
+    }
+
+    #[test]
+    fn a_new_list_version_is_kept_for_the_cache() {
+        let mut s = AccountState::new("me@example.com", None);
+        let t0 = Instant::now();
+        signed_in(&mut s, t0);
+        let v = s.list.as_ref().unwrap().version;
+        let b = s.apply_batch([ns(NsEvent::ListVersion { version: v + 3 })], t0);
+        assert_eq!(b.effects, vec![Effect::ListChanged]);
+        assert_eq!(s.list.as_ref().unwrap().version, v + 3);
+        let b = s.apply_batch([ns(NsEvent::ListVersion { version: v + 3 })], t0);
+        assert!(
+            b.effects.is_empty(),
+            "the same version again changes nothing"
+        );
     }
 
     #[test]

@@ -69,6 +69,8 @@ mod imp {
         pub outage_notified: Cell<bool>,
         /// Open "X has added you" dialogs by account key.
         pub requests: RefCell<HashMap<String, gtk::MessageDialog>>,
+        /// The contact and group menu (created on first use, kept).
+        pub menu_popover: RefCell<Option<gtk::PopoverMenu>>,
     }
 
     impl Default for MpWindow {
@@ -92,6 +94,7 @@ mod imp {
                 toast_timer: Default::default(),
                 outage_notified: Default::default(),
                 requests: Default::default(),
+                menu_popover: Default::default(),
             }
         }
     }
@@ -653,7 +656,7 @@ impl MpWindow {
             Effect::OwnName(name) => {
                 page.set_own_name(&name);
             }
-            Effect::ListSynced(_) => self.save_cache(bridge),
+            Effect::ListSynced(_) | Effect::ListChanged => self.save_cache(bridge),
             Effect::ConversationOpened { conversation, with } => {
                 imp.conversations
                     .borrow_mut()
