@@ -409,3 +409,46 @@ fn smoke_contact_menu_and_blocked_badge() {
     popover.unparent();
     window.destroy();
 }
+
+#[gtk::test]
+#[ignore = "needs a display (run under xvfb-run with --ignored)"]
+fn smoke_contact_details_window_shows_plain_text() {
+    resources();
+    let mut entry = msnp::proto::contacts::ContactEntry {
+        account: "bob@example.com".into(),
+        name: "<b>Bob</b>".into(),
+        forward: true,
+        allow: true,
+        block: false,
+        reverse: true,
+        groups: vec![1],
+        phones: Default::default(),
+    };
+    entry.phones.insert("PHM".into(), "+1 555".into());
+    let d = contact_details::Details {
+        entry,
+        presence_name: None,
+        status: Status::Away,
+        groups: vec!["Friends".into()],
+    };
+    let win = contact_details::window(None, &d);
+    win.present();
+    spin(Duration::from_millis(100));
+    let mut texts = Vec::new();
+    let mut stack = vec![win.clone().upcast::<gtk::Widget>()];
+    while let Some(w) = stack.pop() {
+        if let Some(l) = w.downcast_ref::<gtk::Label>() {
+            assert!(!l.uses_markup(), "value labels are plain text");
+            texts.push(l.text().to_string());
+        }
+        let mut c = w.first_child();
+        while let Some(child) = c {
+            c = child.next_sibling();
+            stack.push(child);
+        }
+    }
+    assert!(texts.iter().any(|t| t == "<b>Bob</b>"), "{texts:?}");
+    assert!(texts.iter().any(|t| t == "+1 555"), "{texts:?}");
+    assert!(texts.iter().any(|t| t == "Friends"), "{texts:?}");
+    win.close();
+}
