@@ -12,6 +12,7 @@ use crate::config::{self, APP_ID, VERSION};
 use crate::i18n::gettext;
 use crate::store::secret;
 use crate::store::settings::{self, Settings, Writer};
+use crate::ui::preferences::ListAction;
 use crate::ui::{MpPreferencesWindow, MpWindow};
 
 mod imp {
@@ -464,6 +465,39 @@ impl MpApplication {
                         bridge.set_privacy(privacy, add_prompt);
                     }
                 });
+                let weak = std::rc::Rc::downgrade(&bridge);
+                let app = self.downgrade();
+                prefs.set_lists(
+                    move || {
+                        let bridge = weak.upgrade()?;
+                        let state = bridge.state().borrow();
+                        let list = state.list.as_ref()?;
+                        // Named as in the contact list (the presence name when known).
+                        Some(
+                            list.contacts
+                                .values()
+                                .map(|e| {
+                                    let mut e = e.clone();
+                                    if let Some(c) = state.roster.get(&e.account) {
+                                        e.name = c.display_name().to_string();
+                                    }
+                                    e
+                                })
+                                .collect(),
+                        )
+                    },
+                    move |action, account| {
+                        let Some(win) = app.upgrade().and_then(|a| a.main_window()) else {
+                            return;
+                        };
+                        let name = match action {
+                            ListAction::Block => "block-contact",
+                            ListAction::Allow => "unblock-contact",
+                            ListAction::Remove => "remove-contact",
+                        };
+                        ActionGroupExt::activate_action(&win, name, Some(&account.to_variant()));
+                    },
+                );
             }
         }
         if let Some(win) = self.main_window() {

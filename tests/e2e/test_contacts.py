@@ -7,6 +7,7 @@ server stored) and msnp-cli contacts:
 - blocking Bob makes us go offline for him (FLN); unblocking brings us back;
 - moving Bob from Friends to Work through his menu changes his groups on the server;
 - the contact's Details dialog shows his lists, groups and phone numbers;
+- Preferences' view of the four lists blocks and allows;
 - BLP "only people on my allow list": an unlisted account cannot start a conversation;
 - signing in again with an unchanged list sends the cached version in SYN.
 
@@ -225,6 +226,20 @@ def main():
         wait_until(lambda: server.control("account", passport=ANN[0])["blp"] == "BlockAll", 10,
                    "the server to store BLP BL")
         s.screenshot("privacy-allow-list-only")
+        # The four lists, with actions: block Carol from "Have You", allow her from "Blocked".
+        s.click_at(prefs.find("page tab", "Have You"))
+        have_you = prefs.find("list", "Have You", visible=True)
+        wait_until(lambda: [r for r in have_you.rows() if CAROL[0] in r], 10, "Carol in RL")
+        have_you.find("push button", f"Block {CAROL[0]}").click()
+        wait_until(lambda: CAROL[0] in server.control("account", passport=ANN[0])["bl"], 10,
+                   "Carol on the server's BL")
+        s.click_at(prefs.find("page tab", "Blocked"))
+        blocked = prefs.find("list", "Blocked", visible=True)
+        s.screenshot("lists-blocked")
+        blocked.find("push button", f"Allow {CAROL[0]}", timeout=10).click()
+        wait_until(lambda: CAROL[0] in server.control("account", passport=ANN[0])["al"], 10,
+                   "Carol back on the server's AL")
+        print("contacts: the lists view blocks and allows (Carol: RL → BL → AL)")
         prefs.find("push button", "Close").click()
         app.wait_gone(name="Preferences", timeout=10)
         with MsnpCli(server.address, DAVE[0], DAVE[1]) as dave:
