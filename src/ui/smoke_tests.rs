@@ -232,6 +232,27 @@ fn smoke_secondary_windows_build() {
     assert_eq!(chat.account(), "bob@example.com");
     chat.destroy();
     let prefs = MpPreferencesWindow::new(5, true, |_, _| {});
+    let entry = msnp::proto::contacts::ContactEntry {
+        account: "bob@example.com".into(),
+        name: "<b>Bob</b>".into(),
+        forward: true,
+        allow: true,
+        block: false,
+        reverse: true,
+        groups: vec![0],
+        phones: Default::default(),
+    };
+    let acted = Rc::new(RefCell::new(Vec::new()));
+    let a = acted.clone();
+    prefs.set_lists(
+        move || Some(vec![entry.clone()]),
+        move |action, account| a.borrow_mut().push((action, account.to_string())),
+    );
+    let mut labels = Vec::new();
+    labels_in(prefs.upcast_ref(), &mut labels);
+    let bobs = labels.iter().filter(|l| l.text() == "<b>Bob</b>").count();
+    assert_eq!(bobs, 3, "Bob on FL, AL and RL, as plain text");
+    assert!(labels.iter().all(|l| !l.uses_markup() || l.text() != "<b>Bob</b>"));
     prefs.destroy();
     let builder = gtk::Builder::from_resource("/io/github/mariposa/Mariposa/gtk/help-overlay.ui");
     let shortcuts = builder
