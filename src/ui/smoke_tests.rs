@@ -252,7 +252,9 @@ fn smoke_secondary_windows_build() {
     labels_in(prefs.upcast_ref(), &mut labels);
     let bobs = labels.iter().filter(|l| l.text() == "<b>Bob</b>").count();
     assert_eq!(bobs, 3, "Bob on FL, AL and RL, as plain text");
-    assert!(labels.iter().all(|l| !l.uses_markup() || l.text() != "<b>Bob</b>"));
+    assert!(labels
+        .iter()
+        .all(|l| !l.uses_markup() || l.text() != "<b>Bob</b>"));
     prefs.destroy();
     let builder = gtk::Builder::from_resource("/io/github/mariposa/Mariposa/gtk/help-overlay.ui");
     let shortcuts = builder

@@ -28,6 +28,7 @@ use crate::model::conversation::MpConversation;
 use crate::model::idle::AutoIdle;
 use crate::model::message::MpMessage;
 use crate::session::SessionBridge;
+use crate::store::settings::Writer;
 use crate::store::{cache, history, secret};
 
 /// How often the idle time is checked.
@@ -71,6 +72,9 @@ mod imp {
         pub requests: RefCell<HashMap<String, gtk::MessageDialog>>,
         /// The contact and group menu (created on first use, kept).
         pub menu_popover: RefCell<Option<gtk::PopoverMenu>>,
+        /// Writes the contact cache (one write at a time, the newest wins).
+        pub cache_writer: RefCell<Option<Writer>>,
+        pub cache_save_pending: Cell<bool>,
     }
 
     impl Default for MpWindow {
@@ -95,6 +99,8 @@ mod imp {
                 outage_notified: Default::default(),
                 requests: Default::default(),
                 menu_popover: Default::default(),
+                cache_writer: Default::default(),
+                cache_save_pending: Default::default(),
             }
         }
     }
@@ -471,14 +477,41 @@ impl MpWindow {
             return;
         }
         let state = bridge.state().borrow();
-        let Some(list) = state.list.clone() else {
+        let Some(list) = state.list.as_ref() else {
             return;
         };
         let path = cache::path_for(&state.account);
-        drop(state);
-        gio::spawn_blocking(move || {
-            if let Err(e) = cache::save(&path, &list) {
+        let bytes = match serde_json::to_vec(list) {
+            Ok(b) => b,
+            Err(e) => {
                 eprintln!("mariposa: cannot save {}: {e}", path.display());
+                return;
+            }
+        };
+        drop(state);
+        // One writer per file: writes never overlap and the newest list is the one kept.
+        let writer = {
+            let mut w = self.imp().cache_writer.borrow_mut();
+            if w.as_ref().is_none_or(|w| w.path() != path) {
+                *w = Some(Writer::new(path));
+            }
+            w.clone().expect("set above")
+        };
+        writer.write(bytes);
+    }
+
+    /// Saves the cache once after a burst of list changes (half a second after the first).
+    fn save_cache_soon(&self) {
+        let imp = self.imp();
+        if imp.cache_save_pending.replace(true) {
+            return;
+        }
+        let weak = self.downgrade();
+        glib::timeout_add_local_once(Duration::from_millis(500), move || {
+            let Some(win) = weak.upgrade() else { return };
+            win.imp().cache_save_pending.set(false);
+            if let Some(bridge) = win.bridge() {
+                win.save_cache(&bridge);
             }
         });
     }
@@ -656,7 +689,8 @@ impl MpWindow {
             Effect::OwnName(name) => {
                 page.set_own_name(&name);
             }
-            Effect::ListSynced(_) | Effect::ListChanged => self.save_cache(bridge),
+            Effect::ListSynced(_) => self.save_cache(bridge),
+            Effect::ListChanged => self.save_cache_soon(),
             Effect::ConversationOpened { conversation, with } => {
                 imp.conversations
                     .borrow_mut()
@@ -1065,7 +1099,15 @@ impl MpWindow {
     /// Signs out and waits briefly so `OUT` reaches the server (quitting).
     pub fn shutdown_session_blocking(&self) {
         if let Some(bridge) = self.imp().bridge.take() {
-            self.save_cache(&bridge);
+            // Quitting: written at once (a small file), nothing would run a worker later.
+            let state = bridge.state().borrow();
+            if let (false, Some(list)) = (self.imp().ephemeral.get(), state.list.as_ref()) {
+                let path = cache::path_for(&state.account);
+                if let Err(e) = cache::save(&path, list) {
+                    eprintln!("mariposa: cannot save {}: {e}", path.display());
+                }
+            }
+            drop(state);
             bridge.shutdown_and_wait(Duration::from_millis(800));
         }
     }

@@ -5,7 +5,8 @@ server stored) and msnp-cli contacts:
 - Ctrl+N adds Bob to "Friends": he appears and comes online, and the server's lists say so;
 - Carol adds us: the "added you" dialog appears; "Allow and Add" puts her on our FL and AL;
 - blocking Bob makes us go offline for him (FLN); unblocking brings us back;
-- moving Bob from Friends to Work through his menu changes his groups on the server;
+- moving Bob from Friends to Work through his menu, and back by drag and drop, changes his
+  groups on the server;
 - the contact's Details dialog shows his lists, groups and phone numbers;
 - Preferences' view of the four lists blocks and allows;
 - BLP "only people on my allow list": an unlisted account cannot start a conversation;
@@ -96,7 +97,16 @@ def menu(session, app, contacts, name, *path):
     """Opens the context menu of the contact `name` (right click) and activates the items of
     `path` in turn: a submenu, then an item of that submenu (the one listed after the
     submenu's own header, as "Work" is in both "Move to Group" and "Copy to Group")."""
-    session.click_at(contact_node(contacts, name), button=3)
+    def open_menu():
+        session.click_at(contact_node(contacts, name), button=3)
+        try:
+            app.find("menu item", path[0], visible=True, timeout=2)
+            return True
+        except Exception:
+            return False
+    # A click while the last menu is still closing can be swallowed: try again.
+    time.sleep(0.5)
+    wait_until(open_menu, 10, f"the menu of {name}")
     after = None
     for label in path:
         def pick():
@@ -113,6 +123,18 @@ def menu(session, app, contacts, name, *path):
         item.click()
         after = label
         time.sleep(0.3)
+
+
+def press(parent, name):
+    """Clicks the push button `name` under `parent()`, looking both up again if the widgets
+    were replaced meanwhile (the lists view rebuilds its pages when the lists change)."""
+    def attempt():
+        try:
+            parent().find("push button", name, visible=True, timeout=2).click()
+            return True
+        except Exception:  # a node that went away between finding and clicking
+            return False
+    wait_until(attempt, 10, f"the button {name!r} to be pressed")
 
 
 def fl_groups(server, owner, contact):
@@ -205,12 +227,35 @@ def main():
         s.screenshot("bob-moved")
         print("contacts: moved Bob from Friends to Work; the server agrees")
 
+        # --- and back to Friends by drag and drop onto the group's header ----------------------
+        bob_row = contact_node(contacts, BOB[2])
+        header = contacts.find("filler", lambda n: (n or "").startswith("Friends,"))
+        wid = s.window_of(bob_row)
+        bx, by, bw, bh = bob_row.extents()
+        hx, hy, hw, hh = header.extents()
+        s.xdotool("mousemove", "--window", wid, bx + 40, by + bh // 2, "mousedown", 1)
+        for i in range(1, 11):  # a drag starts after a few pixels of motion
+            y = by + bh // 2 + (hy + hh // 2 - by - bh // 2) * i // 10
+            s.xdotool("mousemove", "--window", wid, bx + 40 + i, y)
+            time.sleep(0.05)
+        time.sleep(0.3)
+        s.xdotool("mouseup", 1)
+        wait_until(lambda: fl_groups(server, ANN[0], BOB[0]) == [FRIENDS], 10,
+                   "the server to have Bob back in Friends after the drop")
+        def under_friends():
+            rows = contacts.rows()
+            heads = [i for i, r in enumerate(rows) if r and r[0] == "Friends"]
+            return heads and heads[0] + 1 < len(rows) and rows[heads[0] + 1][:1] == [BOB[2]]
+        wait_until(under_friends, 10, "Bob shown under Friends")
+        s.screenshot("bob-dropped-on-friends")
+        print("contacts: dragging Bob onto Friends moved him there; the server agrees")
+
         # --- Bob's details ---------------------------------------------------------------------
         menu(s, app, contacts, BOB[2], "Details")
         details = app.find(name="Contact Details", timeout=10)
         said = details.texts()
         for want in ("E-mail address: bob@example.com", "Has you on their list: Yes",
-                     "Groups: Work", "Blocked: No", "Home phone: 555 1234"):
+                     "Groups: Friends", "Blocked: No", "Home phone: 555 1234"):
             assert any(t == want for t in [n.name for n in details.find_all("label")]), \
                 f"{want!r} not in {said}"
         s.screenshot("bob-details")
@@ -228,15 +273,14 @@ def main():
         s.screenshot("privacy-allow-list-only")
         # The four lists, with actions: block Carol from "Have You", allow her from "Blocked".
         s.click_at(prefs.find("page tab", "Have You"))
-        have_you = prefs.find("list", "Have You", visible=True)
-        wait_until(lambda: [r for r in have_you.rows() if CAROL[0] in r], 10, "Carol in RL")
-        have_you.find("push button", f"Block {CAROL[0]}").click()
+        # (The pages are rebuilt when the lists change: nodes are looked up afresh each time.)
+        press(lambda: prefs.find("list", "Have You"), f"Block {CAROL[0]}")
         wait_until(lambda: CAROL[0] in server.control("account", passport=ANN[0])["bl"], 10,
                    "Carol on the server's BL")
         s.click_at(prefs.find("page tab", "Blocked"))
-        blocked = prefs.find("list", "Blocked", visible=True)
+        time.sleep(1.5)  # the view refreshes every second
         s.screenshot("lists-blocked")
-        blocked.find("push button", f"Allow {CAROL[0]}", timeout=10).click()
+        press(lambda: prefs.find("list", "Blocked"), f"Allow {CAROL[0]}")
         wait_until(lambda: CAROL[0] in server.control("account", passport=ANN[0])["al"], 10,
                    "Carol back on the server's AL")
         print("contacts: the lists view blocks and allows (Carol: RL → BL → AL)")
