@@ -64,6 +64,7 @@ mod imp {
             klass.bind_template();
             klass.install_action("chat.send", None, |win, _, _| win.send_input());
             klass.install_action("chat.nudge", None, |win, _, _| win.send_nudge());
+            klass.install_action("chat.send-file", None, |win, _, _| win.choose_files());
             klass.install_action(
                 "chat.retry",
                 Some(glib::VariantTy::UINT64),
@@ -95,6 +96,10 @@ mod imp {
                         .build(),
                     Signal::builder("nudge").build(),
                     Signal::builder("typing").build(),
+                    // A file to offer, chosen or dropped: see `transfers.rs`.
+                    Signal::builder("send-file")
+                        .param_types([gtk::gio::File::static_type()])
+                        .build(),
                 ]
             })
         }
@@ -183,6 +188,7 @@ mod imp {
                 }
             });
             self.typing_label.set_visible(false);
+            obj.setup_file_drop();
         }
 
         fn dispose(&self) {

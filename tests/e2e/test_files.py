@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""File transfers in the real window (issue 7), driven through the accessibility tree.
+
+An `msnp-server --demo` (with its echo bot, which accepts files and answers with their size and
+SHA-256) plus one extra account for a scripted contact (`msnp-cli`). Mariposa signs in as the
+demo user and
+
+1. sends a file to the echo bot through the conversation window's "Send File" button and the
+   real file chooser (GTK's own dialog: no portal in this session), by typing the path after
+   Ctrl+L, and checks the bot's reply carries the SHA-256 computed here;
+2. receives a file that `msnp-cli` offers (`send-file`): its line has Accept / Decline; Accept
+   saves it in the download folder (the XDG Downloads folder of this session's
+   `user-dirs.dirs`, a temporary folder) with the same SHA-256; "Open" and "Show in Folder"
+   appear;
+3. receives a second file while its window is not focused: the notification's Accept button
+   (pressed through the test's notification server) saves it too, under a " (1)" name since a
+   file of that name exists; a third offer is declined from the window and the sender hears so.
+
+Run:
+    xvfb-run -a -s "-screen 0 1024x768x24 -noreset" dbus-run-session -- /usr/bin/python3 tests/e2e/test_files.py
+after `cargo build -p mariposa -p msnp-server && cargo build -p msnp --example msnp-cli`.
+Screenshots and logs: <cargo target dir>/e2e-artifacts/files/.
+"""
+
+import hashlib
+import os
+import re
+import sys
+import time
+
+sys.dont_write_bytecode = True
+
+from lib import MsnpCli, MsnpServer, Notifications, Session, cargo_binary, wait_until  # noqa: E402
+
+DEMO = ("you@mariposa.invalid", "demo")
+BOT = "echo@mariposa.invalid"
+BOB = ("bob.sender@example.com", "bob-pw", "Bob Sender")
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def make_file(path, size, seed):
+    """A file of `size` pseudo-random bytes (different per seed, not compressible)."""
+    out = bytearray()
+    block = hashlib.sha256(seed.encode()).digest()
+    while len(out) < size:
+        block = hashlib.sha256(block).digest()
+        out += block
+    path.write_bytes(bytes(out[:size]))
+    return path
+
+
+def main():
+    started = time.monotonic()
+    with MsnpServer(accounts=[BOB], demo=True, name="files-server") as server, \
+            Session("files") as s:
+        downloads = s.tmp / "incoming"
+        downloads.mkdir()
+        config_home = s.env["XDG_CONFIG_HOME"]
+        with open(os.path.join(config_home, "user-dirs.dirs"), "w") as f:
+            f.write(f'XDG_DOWNLOAD_DIR="{downloads}"\n')
+        outgoing = s.tmp / "outgoing"
+        outgoing.mkdir()
+        to_bot = make_file(outgoing / "report for echo.bin", 300_000 + 2045, "to-bot")
+        from_bob = make_file(outgoing / "holiday photo.jpg", 1_500_000, "from-bob")
+        (outgoing / "second").mkdir()
+        from_bob_2 = make_file(outgoing / "second" / "holiday photo.jpg", 70_000, "from-bob-2")
+        unwanted = make_file(outgoing / "unwanted.exe", 1000, "unwanted")
+
+        notes = Notifications(s)
+        app_proc = s.spawn([str(cargo_binary("mariposa"))], env={"MARIPOSA_DEBUG": "1"})
+        app = s.wait_app(pid=app_proc.pid)
+        win = app.find("frame", "Mariposa")
+        win.find("text", "Email address").set_text(DEMO[0])
+        win.find("password text", "Password").set_text(DEMO[1])
+        win.find("text", "Server").set_text(server.address)
+        win.find("push button", "Sign In").click()
+        search = win.find("text", "Search contacts", timeout=30)
+        wait_until(lambda: any("Echo Bot" in " ".join(r) for r in
+                               win.find("list", "Contacts").rows()), 20, "the echo bot's row")
+
+        # ---- 1. send a file to the echo bot through the file chooser ---------------------
+        s.type_text(search, "echo")
+        wait_until(lambda: len(win.find("list", "Contacts").rows()) == 1, 10, "one row left")
+        s.key("Return")
+        chat = app.find("frame", "Echo Bot — Conversation", timeout=15)
+        s.xdotool("search", "--onlyvisible", "--name", "Echo Bot — Conversation", "windowfocus")
+        chat.find("push button", "Send File").click()
+        chooser = app.find("dialog", "Send a File", timeout=15)
+        time.sleep(0.5)
+        s.xdotool("search", "--onlyvisible", "--name", "Send a File", "windowfocus")
+        s.key("ctrl+l")
+        time.sleep(0.3)
+        s.xdotool("type", "--delay", "10", str(to_bot))
+        time.sleep(0.5)
+        s.screenshot("file-chooser")
+        s.key("Return")
+        wait_until(lambda: not app.find_all("dialog", "Send a File"), 10, "the chooser to close")
+        digest = sha256(to_bot)
+        size = to_bot.stat().st_size
+        reply = re.compile(rf"Received report for echo\.bin: {size} bytes, SHA-256 {digest}")
+        chat.find("label", reply, timeout=60)
+        chat.find("label", "Sent.", timeout=10)
+        chat.find("label", re.compile(r"^report for echo\.bin \(302\.0 kB\)$"))
+        s.screenshot("sent-to-echo-bot")
+        print(f"files: sent {size} bytes to the bot, SHA-256 confirmed")
+
+        # ---- 2. receive a file from msnp-cli, Accept in the window -------------------------
+        with MsnpCli(server.address, BOB[0], BOB[1]) as bob:
+            bob.wait_event({"event": "status", "status": "NLN"}, timeout=20)
+            bob.send(f"send-file {DEMO[0]} {from_bob}")
+            bob_chat = wait_until(
+                lambda: next((f for f in app.find_all("frame")
+                              if f.name.endswith("— Conversation") and "Echo" not in f.name),
+                             None), 20, "Bob's conversation window")
+            # The window is new and not focused: the offer is also a notification.
+            note = notes.wait_for(lambda n: "wants to send you a file" in n["summary"], 15)
+            assert "holiday photo.jpg" in note["body"], note
+            labels = [label for _key, label in note["actions"]]
+            assert "Accept" in labels and "Decline" in labels, note
+            s.screenshot("offer-received")
+            bob_chat.find("push button", "Accept holiday photo.jpg").click()
+            done = bob.wait_event({"event": "transfer_completed"}, timeout=60)
+            saved = downloads / "holiday photo.jpg"
+            bob_chat.find("label", "Received and saved as holiday photo.jpg.", timeout=20)
+            assert saved.is_file(), list(downloads.iterdir())
+            assert sha256(saved) == sha256(from_bob), "the received file differs"
+            assert not [p for p in downloads.iterdir() if p.name.endswith(".part")]
+            bob_chat.find("push button", "Open holiday photo.jpg")
+            bob_chat.find("push button", "Show holiday photo.jpg in Folder")
+            print(f"files: received {saved.stat().st_size} bytes from msnp-cli, same SHA-256 "
+                  f"({done.get('sha256', '?')[:12]}…)")
+
+            # ---- 3. a second offer, accepted from the notification; a third, declined -------
+            s.xdotool("search", "--onlyvisible", "--name", "Mariposa", "windowfocus")
+            time.sleep(0.3)
+            bob.send(f"send-file {DEMO[0]} {from_bob_2}")
+            note2 = notes.wait_for(lambda n: "wants to send you a file" in n["summary"]
+                                   and n["id"] != note["id"] and "70.0 kB" in n["body"], 15)
+            accept_key = next(a for a, label in note2["actions"] if label == "Accept")
+            notes.invoke_action(note2["id"], accept_key)
+            bob.wait_event({"event": "transfer_completed"}, timeout=60)
+            saved2 = downloads / "holiday photo (1).jpg"
+            wait_until(lambda: saved2.is_file(), 20, "the second file under a (1) name")
+            assert sha256(saved2) == sha256(from_bob_2)
+            assert sha256(saved) == sha256(from_bob), "the first file was overwritten"
+
+            bob.send(f"send-file {DEMO[0]} {unwanted}")
+            bob_chat.find("push button", "Decline unwanted.exe", timeout=20).click()
+            bob.wait_event({"event": "transfer_declined"}, timeout=20)
+            bob_chat.find("label", "You declined the file.", timeout=10)
+            assert not (downloads / "unwanted.exe").exists()
+            time.sleep(0.5)
+            s.screenshot("received-files")
+        print(f"files: all passed in {time.monotonic() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
