@@ -238,11 +238,6 @@ mod imp {
                     .build()]
             })
         }
-
-        fn constructed(&self) {
-            self.parent_constructed();
-            self.obj().refresh_status();
-        }
     }
 }
 
@@ -261,14 +256,17 @@ impl MpTransfer {
         file_name: &str,
         size: u64,
     ) -> Self {
-        glib::Object::builder()
+        let t: Self = glib::Object::builder()
             .property("id", id)
             .property("direction", direction as u32)
             .property("peer", peer)
             .property("peer-name", peer_name)
             .property("file-name", file_name)
             .property("size", size)
-            .build()
+            .build();
+        // Plain properties are set after `constructed`.
+        t.refresh_status();
+        t
     }
 
     /// Which way the file goes.
@@ -462,9 +460,9 @@ mod tests {
         assert_eq!(format_size(0), "0 bytes");
         assert_eq!(format_size(1), "1 byte");
         assert_eq!(format_size(999), "999 bytes");
-        assert_eq!(format_size(2045), "2.0 kB");
-        assert_eq!(format_size(52_428_800), "52.4 MB");
-        assert_eq!(format_rate(800_000.0), "800.0 kB/s");
+        assert_eq!(format_size(2045), "2.0\u{a0}kB");
+        assert_eq!(format_size(52_428_800), "52.4\u{a0}MB");
+        assert_eq!(format_rate(800_000.0), "800.0\u{a0}kB/s");
         assert_eq!(format_duration(Duration::from_millis(4100)), "5 s");
         assert_eq!(format_duration(Duration::from_secs(125)), "2 min 5 s");
         assert_eq!(
@@ -499,7 +497,7 @@ mod tests {
         assert_eq!(stalled.time_left(5, 10), None);
         assert_eq!(
             progress_text(10_400, 15_000, &m),
-            "10.4 kB of 15.0 kB — 100 bytes/s, 46 s left"
+            "10.4\u{a0}kB of 15.0\u{a0}kB — 100 bytes/s, 46 s left"
         );
     }
 
@@ -508,13 +506,13 @@ mod tests {
         let x = t(Direction::Send);
         assert_eq!(x.transfer_state(), TransferState::Offered);
         assert_eq!(x.status(), "Waiting for Bob to accept the file…");
-        assert_eq!(x.title(), "notes.txt (10.0 kB)");
+        assert_eq!(x.title(), "notes.txt (10.0\u{a0}kB)");
         let t0 = Instant::now();
         x.started(t0);
         assert_eq!(x.transfer_state(), TransferState::Transferring);
         x.progress(5000, 10_000, t0 + Duration::from_secs(1));
         assert_eq!(x.bytes(), 5000);
-        assert_eq!(x.status(), "5.0 kB of 10.0 kB — 5.0 kB/s, 1 s left");
+        assert_eq!(x.status(), "5.0\u{a0}kB of 10.0\u{a0}kB — 5.0\u{a0}kB/s, 1 s left");
         x.completed("/tmp/notes.txt", true);
         assert_eq!(x.transfer_state(), TransferState::Completed);
         assert_eq!(x.bytes(), 10_000);

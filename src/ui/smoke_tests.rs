@@ -453,7 +453,7 @@ fn smoke_transfer_lines_offer_the_buttons_of_the_moment() {
     labels_in(chat.upcast_ref(), &mut labels);
     let title = labels
         .iter()
-        .find(|l| l.text() == "<i>photo</i>.jpg (1.5 MB)")
+        .find(|l| l.text() == "<i>photo</i>.jpg (1.5\u{a0}MB)")
         .expect("the peer's file name is shown literally");
     assert!(!title.uses_markup());
     assert!(labels
@@ -475,7 +475,7 @@ fn smoke_transfer_lines_offer_the_buttons_of_the_moment() {
     assert!(
         labels
             .iter()
-            .any(|l| l.text() == "750.0 kB of 1.5 MB — 750.0 kB/s, 1 s left"),
+            .any(|l| l.text() == "750.0\u{a0}kB of 1.5\u{a0}MB — 750.0\u{a0}kB/s, 1 s left"),
         "{:?}",
         labels.iter().map(|l| l.text()).collect::<Vec<_>>()
     );
