@@ -512,7 +512,10 @@ mod tests {
         assert_eq!(x.transfer_state(), TransferState::Transferring);
         x.progress(5000, 10_000, t0 + Duration::from_secs(1));
         assert_eq!(x.bytes(), 5000);
-        assert_eq!(x.status(), "5.0\u{a0}kB of 10.0\u{a0}kB — 5.0\u{a0}kB/s, 1 s left");
+        assert_eq!(
+            x.status(),
+            "5.0\u{a0}kB of 10.0\u{a0}kB — 5.0\u{a0}kB/s, 1 s left"
+        );
         x.completed("/tmp/notes.txt", true);
         assert_eq!(x.transfer_state(), TransferState::Completed);
         assert_eq!(x.bytes(), 10_000);

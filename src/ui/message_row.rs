@@ -103,9 +103,11 @@ impl MpMessageRow {
         self.unbind();
         let imp = self.imp();
         let kind = message.message_kind();
+        let is_transfer = message.transfer().is_some();
         for (class, on) in [
             ("own", kind == MessageKind::Own),
-            ("system", kind == MessageKind::System),
+            ("system", kind == MessageKind::System && !is_transfer),
+            ("transfer", is_transfer),
             ("history", message.history()),
         ] {
             if on {
