@@ -14,7 +14,9 @@ demo user and
    appear;
 3. receives a second file while its window is not focused: the notification's Accept button
    (pressed through the test's notification server) saves it too, under a " (1)" name since a
-   file of that name exists; a third offer is declined from the window and the sender hears so.
+   file of that name exists; a third offer is declined from the window and the sender hears so;
+4. receives a 1 GiB file (sparse), sees its progress line (bytes, rate, time left) and cancels
+   it from the window: the sender hears so and nothing of it is left in the download folder.
 
 Run:
     xvfb-run -a -s "-screen 0 1024x768x24 -noreset" dbus-run-session -- /usr/bin/python3 tests/e2e/test_files.py
@@ -169,6 +171,24 @@ def main():
             assert not (downloads / "unwanted.exe").exists()
             time.sleep(0.5)
             s.screenshot("received-files")
+
+            # ---- 4. a big file shows its progress and is cancelled mid-way -----------------
+            big = outgoing / "big.iso"
+            with open(big, "wb") as f:
+                f.truncate(1 << 30)  # sparse: 1 GiB that costs no disk
+            bob.send(f"send-file {DEMO[0]} {big}")
+            bob_chat.find("push button", "Accept big.iso", timeout=20).click()
+            progress = bob_chat.find("label", re.compile(r" of 1\.1\s?GB — .*/s, .* left$"),
+                                     timeout=30)
+            shown = progress.text()
+            s.screenshot("receiving-big-file")
+            bob_chat.find("push button", "Cancel big.iso").click()
+            cancelled = bob.wait_event({"event": "transfer_cancelled"}, timeout=20)
+            assert cancelled.get("by_peer") is True, cancelled
+            bob_chat.find("label", "You cancelled the transfer.", timeout=10)
+            wait_until(lambda: not [p for p in downloads.iterdir() if "big" in p.name], 10,
+                       "nothing of the cancelled file left in the download folder")
+            print(f"files: cancelled the big file mid-way (it read {shown!r})")
         print(f"files: all passed in {time.monotonic() - started:.0f} s")
 
 
