@@ -17,6 +17,7 @@ use msnp::proto::ns::NsRequest;
 use msnp::proto::payload;
 
 use crate::model::account::{AccountState, Effect};
+use crate::i18n::gettext;
 use crate::model::transfer::MpTransfer;
 use crate::model::ContactListModel;
 
@@ -299,8 +300,11 @@ impl SessionBridge {
             .collect()
     }
 
-    /// Signs out and stops the engine.
+    /// Signs out and stops the engine. Transfers still running end with it.
     pub fn shutdown(&self) {
+        for t in self.transfers.borrow().iter() {
+            t.failed(&gettext("you signed out"));
+        }
         self.send(Request::Shutdown);
     }
 
