@@ -16,8 +16,8 @@ use msnp::proto::command::{AckMode, Status};
 use msnp::proto::ns::NsRequest;
 use msnp::proto::payload;
 
-use crate::model::account::{AccountState, Effect};
 use crate::i18n::gettext;
+use crate::model::account::{AccountState, Effect};
 use crate::model::transfer::MpTransfer;
 use crate::model::ContactListModel;
 

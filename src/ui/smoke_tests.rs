@@ -495,6 +495,34 @@ fn smoke_transfer_lines_offer_the_buttons_of_the_moment() {
     screenshot(&chat, "transfer-done");
     chat.destroy();
 
+    // Files dropped on a conversation window are offered, one `send-file` each.
+    let chat = MpChatWindow::new(None, &MpConversation::new("bob@example.com", "Bob"));
+    let offered = Rc::new(RefCell::new(Vec::new()));
+    let o = offered.clone();
+    chat.connect_send_file(move |_, f| o.borrow_mut().push(f.path()));
+    let controllers = chat.observe_controllers();
+    let target = (0..controllers.n_items())
+        .filter_map(|i| controllers.item(i).and_downcast::<gtk::DropTarget>())
+        .next()
+        .expect("the window is a drop target");
+    assert!(target
+        .formats()
+        .is_some_and(|f| f.contains_type(gtk::gdk::FileList::static_type())));
+    let files = gtk::gdk::FileList::from_array(&[
+        gio::File::for_path("/tmp/a.txt"),
+        gio::File::for_path("/tmp/b c.png"),
+    ]);
+    assert!(chat.offer_dropped(&files.to_value()));
+    assert!(!chat.offer_dropped(&"text".to_value()));
+    assert_eq!(
+        *offered.borrow(),
+        [
+            Some(std::path::PathBuf::from("/tmp/a.txt")),
+            Some(std::path::PathBuf::from("/tmp/b c.png"))
+        ]
+    );
+    chat.destroy();
+
     let prefs = MpPreferencesWindow::new(5, true, |_, _| {});
     prefs.set_download_folder(std::path::Path::new("/srv/incoming"), |_| {});
     assert_eq!(prefs.download_folder(), "/srv/incoming");

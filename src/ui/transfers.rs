@@ -57,24 +57,28 @@ impl MpChatWindow {
     pub(super) fn setup_file_drop(&self) {
         let target = gtk::DropTarget::new(gdk::FileList::static_type(), gdk::DragAction::COPY);
         target.set_types(&[gdk::FileList::static_type(), gio::File::static_type()]);
+        // Before the message entry, which would take the files' addresses as text.
+        target.set_propagation_phase(gtk::PropagationPhase::Capture);
         let weak = self.downgrade();
         target.connect_drop(move |_, value, _, _| {
-            let Some(win) = weak.upgrade() else {
-                return false;
-            };
-            let files = if let Ok(list) = value.get::<gdk::FileList>() {
-                list.files()
-            } else if let Ok(file) = value.get::<gio::File>() {
-                vec![file]
-            } else {
-                return false;
-            };
-            for file in &files {
-                win.emit_by_name::<()>("send-file", &[file]);
-            }
-            !files.is_empty()
+            weak.upgrade().is_some_and(|win| win.offer_dropped(value))
         });
         self.add_controller(target);
+    }
+
+    /// Offers the files of a drop (a `gdk::FileList` or one `gio::File`); false if it held none.
+    pub(super) fn offer_dropped(&self, value: &glib::Value) -> bool {
+        let files = if let Ok(list) = value.get::<gdk::FileList>() {
+            list.files()
+        } else if let Ok(file) = value.get::<gio::File>() {
+            vec![file]
+        } else {
+            return false;
+        };
+        for file in &files {
+            self.emit_by_name::<()>("send-file", &[file]);
+        }
+        !files.is_empty()
     }
 
     /// Calls `f` with every file the user wants to send (chosen or dropped).
