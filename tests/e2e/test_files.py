@@ -11,7 +11,8 @@ demo user and
 2. receives a file that `msnp-cli` offers (`send-file`): its line has Accept / Decline; Accept
    saves it in the download folder (the XDG Downloads folder of this session's
    `user-dirs.dirs`, a temporary folder) with the same SHA-256; "Open" and "Show in Folder"
-   appear;
+   appear, and the latter asks the file manager (a stand-in owning org.freedesktop.FileManager1
+   here) to show that very file;
 3. receives a second file while its window is not focused: the notification's Accept button
    (pressed through the test's notification server) saves it too, under a " (1)" name since a
    file of that name exists; a third offer is declined from the window and the sender hears so;
@@ -28,6 +29,7 @@ import hashlib
 import os
 import re
 import sys
+import threading
 import time
 
 sys.dont_write_bytecode = True
@@ -37,6 +39,51 @@ from lib import MsnpCli, MsnpServer, Notifications, Session, cargo_binary, wait_
 DEMO = ("you@mariposa.invalid", "demo")
 BOT = "echo@mariposa.invalid"
 BOB = ("bob.sender@example.com", "bob-pw", "Bob Sender")
+
+
+FILE_MANAGER_XML = """
+<node>
+  <interface name="org.freedesktop.FileManager1">
+    <method name="ShowItems">
+      <arg type="as" name="uris" direction="in"/>
+      <arg type="s" name="startup_id" direction="in"/>
+    </method>
+  </interface>
+</node>
+"""
+
+
+class FileManager(threading.Thread):
+    """A stand-in file manager: owns org.freedesktop.FileManager1 on the session's bus and
+    records the URIs of every ShowItems call ("Show in Folder")."""
+
+    def __init__(self, bus_address):
+        super().__init__(daemon=True)
+        self.bus_address = bus_address
+        self.shown = []
+        self.ready = threading.Event()
+
+    def run(self):
+        from gi.repository import Gio, GLib
+
+        ctx = GLib.MainContext.new()
+        ctx.push_thread_default()
+        loop = GLib.MainLoop.new(ctx, False)
+        flags = (Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
+                 | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION)
+        conn = Gio.DBusConnection.new_for_address_sync(self.bus_address, flags, None, None)
+        info = Gio.DBusNodeInfo.new_for_xml(FILE_MANAGER_XML).interfaces[0]
+
+        def call(_conn, _sender, _path, _iface, method, params, invocation):
+            if method == "ShowItems":
+                self.shown.append(list(params.unpack()[0]))
+            invocation.return_value(None)
+
+        conn.register_object("/org/freedesktop/FileManager1", info, call, None, None)
+        Gio.bus_own_name_on_connection(conn, "org.freedesktop.FileManager1",
+                                       Gio.BusNameOwnerFlags.NONE,
+                                       lambda *_: self.ready.set(), None)
+        loop.run()
 
 
 def sha256(path):
@@ -76,6 +123,9 @@ def main():
         unwanted = make_file(outgoing / "unwanted.exe", 1000, "unwanted")
 
         notes = Notifications(s)
+        file_manager = FileManager(s.env["DBUS_SESSION_BUS_ADDRESS"])
+        file_manager.start()
+        file_manager.ready.wait(10)
         app_proc = s.spawn([str(cargo_binary("mariposa"))], env={"MARIPOSA_DEBUG": "1"})
         app = s.wait_app(pid=app_proc.pid)
         win = app.find("frame", "Mariposa")
@@ -146,7 +196,11 @@ def main():
             assert sha256(saved) == sha256(from_bob), "the received file differs"
             assert not [p for p in downloads.iterdir() if p.name.endswith(".part")]
             bob_chat.find("push button", "Open holiday photo.jpg")
-            bob_chat.find("push button", "Show holiday photo.jpg in Folder")
+            bob_chat.find("push button", "Show holiday photo.jpg in Folder").click()
+            wait_until(lambda: file_manager.shown, 10, "the file manager's ShowItems call")
+            from gi.repository import Gio
+            assert file_manager.shown[0] == [Gio.File.new_for_path(str(saved)).get_uri()], \
+                file_manager.shown
             print(f"files: received {saved.stat().st_size} bytes from msnp-cli, same SHA-256 "
                   f"({done.get('sha256', '?')[:12]}…)")
 
