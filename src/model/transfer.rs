@@ -167,6 +167,123 @@ pub fn format_duration(d: Duration) -> String {
     }
 }
 
+/// The engine's failure wordings that name the contact (`{}`), in [`describe_failure`]'s order.
+const ENGINE_WITH_PEER: [&str; 14] = [
+    "{}'s computer could not be reached",
+    "{}'s computer did not answer",
+    "No answer from {}",
+    "{}'s program cannot receive files",
+    "{}'s program broke the file transfer protocol",
+    "{}'s program did not answer",
+    "{} sent a different amount of data than announced",
+    "{} stopped sending",
+    "{} stopped receiving",
+    "{} could not save the file",
+    "The connection to {} was blocked or timed out",
+    "{} sent invalid connection data",
+    "The offer could not be delivered to {} (they may be offline)",
+    "The answer could not be delivered to {} (they may be offline)",
+];
+
+/// The engine's failure reasons (English, with the contact's address) in the user's language
+/// with the contact's name. A reason not known here is shown as it is, the address replaced by
+/// the name.
+pub fn describe_failure(reason: &str, peer: &str, name: &str) -> String {
+    // Each pair: the engine's wording ("{}": the address) and the same as a translatable text.
+    let with_peer: [(&str, String); 14] = [
+        (
+            ENGINE_WITH_PEER[0],
+            gettext_f("{}’s computer could not be reached", &[name]),
+        ),
+        (
+            ENGINE_WITH_PEER[1],
+            gettext_f("{}’s computer did not answer", &[name]),
+        ),
+        (ENGINE_WITH_PEER[2], gettext_f("No answer from {}", &[name])),
+        (
+            ENGINE_WITH_PEER[3],
+            gettext_f("{}’s program cannot receive files", &[name]),
+        ),
+        (
+            ENGINE_WITH_PEER[4],
+            gettext_f("{}’s program broke the file transfer protocol", &[name]),
+        ),
+        (
+            ENGINE_WITH_PEER[5],
+            gettext_f("{}’s program did not answer", &[name]),
+        ),
+        (
+            ENGINE_WITH_PEER[6],
+            gettext_f("{} sent a different amount of data than announced", &[name]),
+        ),
+        (
+            ENGINE_WITH_PEER[7],
+            gettext_f("{} stopped sending", &[name]),
+        ),
+        (
+            ENGINE_WITH_PEER[8],
+            gettext_f("{} stopped receiving", &[name]),
+        ),
+        (
+            ENGINE_WITH_PEER[9],
+            gettext_f("{} could not save the file", &[name]),
+        ),
+        (
+            ENGINE_WITH_PEER[10],
+            gettext_f("The connection to {} was blocked or timed out", &[name]),
+        ),
+        (
+            ENGINE_WITH_PEER[11],
+            gettext_f("{} sent invalid connection data", &[name]),
+        ),
+        (
+            ENGINE_WITH_PEER[12],
+            gettext_f(
+                "The offer could not be delivered to {} (they may be offline)",
+                &[name],
+            ),
+        ),
+        (
+            ENGINE_WITH_PEER[13],
+            gettext_f(
+                "The answer could not be delivered to {} (they may be offline)",
+                &[name],
+            ),
+        ),
+    ];
+    for (english, translated) in with_peer {
+        if reason == english.replace("{}", peer) {
+            return translated;
+        }
+    }
+    let fixed = [
+        (
+            "The file could not be transferred: the connection between the two computers failed (a firewall or router may be blocking it)",
+            gettext("The connection between the two computers failed; a firewall or router may be blocking it"),
+        ),
+        ("The file transfer failed", gettext("The file transfer failed")),
+        ("The file could not be saved", gettext("The file could not be saved")),
+        ("The file could not be read", gettext("The file could not be read")),
+    ];
+    for (english, translated) in fixed {
+        if reason == english {
+            return translated;
+        }
+        // "<reason>: <detail>" keeps the system's detail.
+        if let Some(detail) = reason
+            .strip_prefix(english)
+            .and_then(|r| r.strip_prefix(": "))
+        {
+            return format!("{translated}: {detail}");
+        }
+    }
+    if peer.is_empty() || name.is_empty() {
+        reason.to_string()
+    } else {
+        reason.replace(peer, name)
+    }
+}
+
 /// The progress line: "1.2 MB of 5.0 MB — 800.0 kB/s, 5 s left".
 pub fn progress_text(bytes: u64, total: u64, meter: &RateMeter) -> String {
     let amount = gettext_f("{} of {}", &[&format_size(bytes), &format_size(total)]);
@@ -368,13 +485,7 @@ impl MpTransfer {
         if self.transfer_state().is_final() {
             return;
         }
-        let peer = self.peer();
-        let name = self.peer_name();
-        let reason = if !peer.is_empty() && !name.is_empty() {
-            reason.replace(&peer, &name)
-        } else {
-            reason.to_string()
-        };
+        let reason = describe_failure(reason, &self.peer(), &self.peer_name());
         self.imp().reason.replace(reason);
         self.set_transfer_state(TransferState::Failed);
     }
@@ -551,7 +662,7 @@ mod tests {
         assert_eq!(x.transfer_state(), TransferState::Failed);
         assert_eq!(
             x.status(),
-            "The transfer failed: Bob's computer could not be reached"
+            "The transfer failed: Bob’s computer could not be reached"
         );
         let x = t(Direction::Send);
         x.completed("/tmp/notes.txt", false);
@@ -561,6 +672,47 @@ mod tests {
         x.completed("/home/me/Downloads/notes (1).txt", true);
         assert_eq!(x.status(), "Received and saved as notes (1).txt.");
         assert_eq!(x.path(), "/home/me/Downloads/notes (1).txt");
+    }
+
+    #[test]
+    fn engine_reasons_name_the_contact() {
+        let d = |r: &str| describe_failure(r, "bob@example.com", "Bob");
+        assert_eq!(d("bob@example.com stopped sending"), "Bob stopped sending");
+        assert_eq!(
+            d("The offer could not be delivered to bob@example.com (they may be offline)"),
+            "The offer could not be delivered to Bob (they may be offline)"
+        );
+        assert_eq!(
+            d("The file could not be saved: No space left on device (os error 28)"),
+            "The file could not be saved: No space left on device (os error 28)"
+        );
+        // Not a known wording: as it is, with the name.
+        assert_eq!(
+            d("The connection from bob@example.com failed: reset"),
+            "The connection from Bob failed: reset"
+        );
+        assert_eq!(describe_failure("x", "", "Bob"), "x");
+    }
+
+    #[test]
+    fn the_known_wordings_are_the_engines() {
+        let source = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/crates/msnp/src/client/transfer.rs"
+        ))
+        .expect("the engine's source");
+        for wording in ENGINE_WITH_PEER {
+            let found = ["{peer}", "{contact}", "{what}"].iter().any(|name| {
+                source.contains(&wording.replace("{}", name))
+                    || source.contains(
+                        &wording
+                            .replace("{}", "{peer}")
+                            .replace("The offer could", "{what} could")
+                            .replace("The answer could", "{what} could"),
+                    )
+            });
+            assert!(found, "the engine no longer says {wording:?}");
+        }
     }
 
     #[test]

@@ -491,7 +491,7 @@ fn smoke_transfer_lines_offer_the_buttons_of_the_moment() {
     labels_in(chat.upcast_ref(), &mut labels);
     assert!(labels
         .iter()
-        .any(|l| l.text() == "The transfer failed: Bob's computer could not be reached"));
+        .any(|l| l.text() == "The transfer failed: Bob’s computer could not be reached"));
     screenshot(&chat, "transfer-done");
     chat.destroy();
 
