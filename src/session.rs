@@ -97,6 +97,7 @@ impl SessionBridge {
                 on_effects(&bridge, effects);
                 if stopped {
                     bridge.running.set(false);
+                    bridge.end_transfers(&gettext("the connection ended"));
                     break;
                 }
             }
@@ -300,11 +301,17 @@ impl SessionBridge {
             .collect()
     }
 
+    /// Ends the transfers still running (their engine is going away).
+    fn end_transfers(&self, reason: &str) {
+        let transfers = self.transfers.borrow().clone();
+        for t in transfers {
+            t.failed(reason);
+        }
+    }
+
     /// Signs out and stops the engine. Transfers still running end with it.
     pub fn shutdown(&self) {
-        for t in self.transfers.borrow().iter() {
-            t.failed(&gettext("you signed out"));
-        }
+        self.end_transfers(&gettext("you signed out"));
         self.send(Request::Shutdown);
     }
 
