@@ -151,6 +151,17 @@ mod imp {
                 if let Some(win) = weak.upgrade() {
                     if win.imp().pinned.get() {
                         a.set_value(a.upper() - a.page_size());
+                        // During a layout the list view keeps its own position: follow the
+                        // bottom again once the layout is over (lines measured or grown).
+                        let a = a.clone();
+                        glib::idle_add_local_once(move || {
+                            if win.imp().pinned.get() {
+                                // A value it already has would not move the view.
+                                let bottom = a.upper() - a.page_size();
+                                a.set_value(bottom - 1.0);
+                                a.set_value(bottom);
+                            }
+                        });
                     }
                 }
             });

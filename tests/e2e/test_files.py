@@ -17,7 +17,9 @@ demo user and
    (pressed through the test's notification server) saves it too, under a " (1)" name since a
    file of that name exists; a third offer is declined from the window and the sender hears so;
 4. receives a 1 GiB file (sparse), sees its progress line (bytes, rate, time left) and cancels
-   it from the window: the sender hears so and nothing of it is left in the download folder.
+   it from the window: the sender hears so and nothing of it is left in the download folder;
+5. closes the conversation window: the next offer opens it again with the earlier transfer
+   lines (transfers belong to the session, not to the window) and a 1-byte file arrives.
 
 Run:
     xvfb-run -a -s "-screen 0 1024x768x24 -noreset" dbus-run-session -- /usr/bin/python3 tests/e2e/test_files.py
@@ -243,6 +245,27 @@ def main():
             wait_until(lambda: not [p for p in downloads.iterdir() if "big" in p.name], 10,
                        "nothing of the cancelled file left in the download folder")
             print(f"files: cancelled the big file mid-way (it read {shown!r})")
+            time.sleep(0.5)
+            s.screenshot("cancelled-big-file")
+
+            # ---- 5. closing the window keeps the transfers; reopening shows them -----------
+            title = bob_chat.name
+            s.xdotool("search", "--onlyvisible", "--name", title, "windowfocus")
+            time.sleep(0.3)
+            s.key("ctrl+w")
+            wait_until(lambda: not app.find_all(None, title), 10, "Bob's window to close")
+            small = make_file(outgoing / "small.txt", 1, "small")
+            bob.send(f"send-file {DEMO[0]} {small}")
+            reopened = wait_until(lambda: next(iter(app.find_all(None, title)), None), 20,
+                                  "Bob's window to open again")
+            reopened.find("label", "Received and saved as holiday photo.jpg.", timeout=10)
+            reopened.find("label", "You cancelled the transfer.")
+            reopened.find("push button", "Accept small.txt", timeout=10).click()
+            bob.wait_event({"event": "transfer_completed"}, timeout=30)
+            reopened.find("label", "Received and saved as small.txt.", timeout=10)
+            assert (downloads / "small.txt").read_bytes() == small.read_bytes()
+            time.sleep(0.5)
+            s.screenshot("reopened-conversation")
         print(f"files: all passed in {time.monotonic() - started:.0f} s")
 
 
