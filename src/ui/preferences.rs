@@ -1,11 +1,17 @@
-//! `MpPreferencesWindow`: minutes before Idle and notifications, saved to `settings.json`; while
-//! signed in, the account's privacy settings (BLP, GTC), which are stored on the server.
+//! `MpPreferencesWindow`: minutes before Idle, notifications and the download folder, saved to
+//! `settings.json`; while signed in, the account's privacy settings (BLP, GTC), which are stored on the server.
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use gtk::glib;
 use gtk::prelude::*;
 use gtk::subclass::prelude::*;
 use gtk::CompositeTemplate;
 use msnp::proto::command::{AddPrompt, Privacy};
+
+use crate::i18n::gettext;
 
 mod imp {
     use super::*;
@@ -25,6 +31,10 @@ mod imp {
         pub allow_list_radio: TemplateChild<gtk::CheckButton>,
         #[template_child]
         pub prompt_switch: TemplateChild<gtk::Switch>,
+        #[template_child]
+        pub download_label: TemplateChild<gtk::Label>,
+        #[template_child]
+        pub download_button: TemplateChild<gtk::Button>,
     }
 
     #[glib::object_subclass]
@@ -122,6 +132,49 @@ impl MpPreferencesWindow {
                 }),
             )
         });
+    }
+
+    /// Shows the download folder; the button picks another one (a folder chooser) and calls
+    /// `changed` with it.
+    pub fn set_download_folder(&self, current: &Path, changed: impl Fn(PathBuf) + 'static) {
+        let imp = self.imp();
+        imp.download_label.set_text(&current.display().to_string());
+        let changed = Rc::new(changed);
+        let weak = self.downgrade();
+        imp.download_button.connect_clicked(move |_| {
+            let Some(win) = weak.upgrade() else { return };
+            let dialog = gtk::FileChooserNative::new(
+                Some(&gettext("Download Folder")),
+                Some(&win),
+                gtk::FileChooserAction::SelectFolder,
+                Some(&gettext("Select")),
+                Some(&gettext("Cancel")),
+            );
+            dialog.set_modal(true);
+            // GTK does not keep a native dialog alive: the handler holds it until the answer.
+            let keep = RefCell::new(Some(dialog.clone()));
+            let weak = win.downgrade();
+            let changed = changed.clone();
+            dialog.connect_response(move |d, response| {
+                if response == gtk::ResponseType::Accept {
+                    if let (Some(win), Some(path)) =
+                        (weak.upgrade(), d.file().and_then(|f| f.path()))
+                    {
+                        win.imp()
+                            .download_label
+                            .set_text(&path.display().to_string());
+                        changed(path);
+                    }
+                }
+                keep.take();
+            });
+            dialog.show();
+        });
+    }
+
+    /// The download folder shown.
+    pub fn download_folder(&self) -> String {
+        self.imp().download_label.text().to_string()
     }
 
     /// The privacy settings shown.
