@@ -10,6 +10,7 @@ use gtk::subclass::prelude::*;
 
 use crate::config::{self, APP_ID, VERSION};
 use crate::i18n::gettext;
+use crate::model::transfer::Response;
 use crate::store::secret;
 use crate::store::settings::{self, Settings, Writer};
 use crate::ui::preferences::ListAction;
@@ -210,7 +211,22 @@ impl MpApplication {
                 }
             })
             .build();
+        let transfer_action = |name: &str, response: Response| {
+            gio::ActionEntry::builder(name)
+                .parameter_type(Some(glib::VariantTy::UINT64))
+                .activate(move |app: &Self, _, param| {
+                    let id = param.and_then(|p| p.get::<u64>());
+                    if let (Some(win), Some(id)) = (app.main_window(), id) {
+                        win.respond_to_transfer(id, response);
+                    }
+                })
+                .build()
+        };
+        let accept_file = transfer_action("accept-file", Response::Accept);
+        let decline_file = transfer_action("decline-file", Response::Decline);
         self.add_action_entries([
+            accept_file,
+            decline_file,
             quit,
             about,
             preferences,
@@ -451,6 +467,12 @@ impl MpApplication {
                     }
                 }
             });
+        let weak = self.downgrade();
+        prefs.set_download_folder(&s.download_folder(), move |path| {
+            if let Some(app) = weak.upgrade() {
+                app.update_settings(|s| s.download_dir = path.to_string_lossy().into_owned());
+            }
+        });
         if let Some(bridge) = self.main_window().and_then(|w| w.bridge()) {
             let settings = bridge
                 .state()

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use msnp::client::{ConversationId, Event};
+use msnp::client::{ConversationId, Event, TransferId};
 use msnp::proto::command::{AddPrompt, Status};
 use msnp::proto::contacts::ContactList;
 use msnp::proto::msnp8::Dialect;
@@ -115,8 +115,37 @@ pub enum Effect {
     AddRequestAnswered { account: String },
     /// Something the user asked for was refused or failed.
     Error(String),
+    /// A contact offers a file (`name` is already cleaned by the engine).
+    FileOffered {
+        transfer: TransferId,
+        from: String,
+        name: String,
+        size: u64,
+    },
+    /// A file transfer moved on.
+    Transfer {
+        transfer: TransferId,
+        update: TransferUpdate,
+    },
     /// The engine ended.
     Stopped,
+}
+
+/// What happened to a file transfer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransferUpdate {
+    /// Bytes start to flow.
+    Started,
+    /// `bytes` of `total` moved.
+    Progress { bytes: u64, total: u64 },
+    /// The file is complete (`path`: the saved or the sent file).
+    Completed { path: String, confirmed: bool },
+    /// The contact declined the offer.
+    Declined,
+    /// It failed (the engine's words).
+    Failed(String),
+    /// Cancelled by the contact (`by_peer`) or this side.
+    Cancelled { by_peer: bool },
 }
 
 /// The outcome of one batch of events.
@@ -269,15 +298,53 @@ impl AccountState {
                 conversation,
                 account,
             }),
-            // File transfers have no window yet (the file-transfer issue builds it); an offer is
-            // left unanswered and the sender's own time limit withdraws it.
-            Event::FileOffered { .. }
-            | Event::TransferStarted { .. }
-            | Event::TransferProgress { .. }
-            | Event::TransferCompleted { .. }
-            | Event::TransferDeclined { .. }
-            | Event::TransferFailed { .. }
-            | Event::TransferCancelled { .. } => {}
+            Event::FileOffered {
+                transfer,
+                from,
+                name,
+                size,
+                ..
+            } => fx.push(Effect::FileOffered {
+                transfer,
+                from,
+                name,
+                size,
+            }),
+            Event::TransferStarted { transfer } => fx.push(Effect::Transfer {
+                transfer,
+                update: TransferUpdate::Started,
+            }),
+            Event::TransferProgress {
+                transfer,
+                bytes,
+                total,
+            } => fx.push(Effect::Transfer {
+                transfer,
+                update: TransferUpdate::Progress { bytes, total },
+            }),
+            Event::TransferCompleted {
+                transfer,
+                path,
+                confirmed,
+            } => fx.push(Effect::Transfer {
+                transfer,
+                update: TransferUpdate::Completed {
+                    path: path.to_string_lossy().into_owned(),
+                    confirmed,
+                },
+            }),
+            Event::TransferDeclined { transfer } => fx.push(Effect::Transfer {
+                transfer,
+                update: TransferUpdate::Declined,
+            }),
+            Event::TransferFailed { transfer, reason } => fx.push(Effect::Transfer {
+                transfer,
+                update: TransferUpdate::Failed(reason),
+            }),
+            Event::TransferCancelled { transfer, by_peer } => fx.push(Effect::Transfer {
+                transfer,
+                update: TransferUpdate::Cancelled { by_peer },
+            }),
             Event::Message {
                 conversation,
                 from,
@@ -964,6 +1031,67 @@ mod tests {
                 text: "hi <i>there</i>".into(),
                 format: String::new(),
             }]
+        );
+    }
+
+    #[test]
+    fn transfer_events_become_effects() {
+        let mut s = AccountState::new("me@example.com", None);
+        let b = s.apply_batch(
+            [
+                Event::FileOffered {
+                    transfer: 1 << 32,
+                    conversation: 3,
+                    from: "bob@example.com".into(),
+                    cookie: 42,
+                    name: "notes.txt".into(),
+                    size: 2045,
+                },
+                Event::TransferProgress {
+                    transfer: 1,
+                    bytes: 10,
+                    total: 20,
+                },
+                Event::TransferCompleted {
+                    transfer: 1,
+                    path: "/tmp/x".into(),
+                    confirmed: false,
+                },
+                Event::TransferCancelled {
+                    transfer: 2,
+                    by_peer: true,
+                },
+            ],
+            Instant::now(),
+        );
+        assert_eq!(
+            b.effects,
+            [
+                Effect::FileOffered {
+                    transfer: 1 << 32,
+                    from: "bob@example.com".into(),
+                    name: "notes.txt".into(),
+                    size: 2045,
+                },
+                Effect::Transfer {
+                    transfer: 1,
+                    update: TransferUpdate::Progress {
+                        bytes: 10,
+                        total: 20
+                    },
+                },
+                Effect::Transfer {
+                    transfer: 1,
+                    update: TransferUpdate::Completed {
+                        path: "/tmp/x".into(),
+                        confirmed: false
+                    },
+                },
+                Effect::Transfer {
+                    transfer: 2,
+                    update: TransferUpdate::Cancelled { by_peer: true },
+                },
+            ]
         );
     }
 

@@ -75,6 +75,8 @@ pub struct Settings {
     pub window_height: i32,
     /// Main window maximised.
     pub window_maximized: bool,
+    /// Where received files are saved; empty: the XDG Downloads folder.
+    pub download_dir: String,
 }
 
 impl Default for Settings {
@@ -88,6 +90,7 @@ impl Default for Settings {
             window_width: 380,
             window_height: 720,
             window_maximized: false,
+            download_dir: String::new(),
         }
     }
 }
@@ -98,6 +101,15 @@ impl Settings {
         self.accounts.first().cloned().unwrap_or_default()
     }
 
+    /// The folder received files go to: the chosen one, else the XDG Downloads folder, else
+    /// `~/Downloads`.
+    pub fn download_folder(&self) -> PathBuf {
+        if !self.download_dir.trim().is_empty() {
+            return PathBuf::from(&self.download_dir);
+        }
+        default_download_folder()
+    }
+
     /// Puts `account` first, replacing an older entry for the same address.
     pub fn remember_account(&mut self, account: AccountSettings) {
         self.accounts
@@ -105,6 +117,14 @@ impl Settings {
         self.accounts.insert(0, account);
         self.accounts.truncate(20);
     }
+}
+
+/// The XDG Downloads folder (`user-dirs.dirs`), else `~/Downloads`, else the temporary folder.
+pub fn default_download_folder() -> PathBuf {
+    gtk::glib::user_special_dir(gtk::glib::UserDirectory::Downloads)
+        .filter(|d| d.is_absolute())
+        .or_else(|| directories::BaseDirs::new().map(|b| b.home_dir().join("Downloads")))
+        .unwrap_or_else(std::env::temp_dir)
 }
 
 /// What loading found.
@@ -285,6 +305,18 @@ mod tests {
         let l = load(&path);
         assert!(l.problem.is_none());
         assert_eq!(l.settings.accounts[0].protocol, ProtocolChoice::Auto);
+    }
+
+    #[test]
+    fn the_download_folder_is_the_setting_or_downloads() {
+        let mut s = Settings::default();
+        let default = s.download_folder();
+        assert!(default.is_absolute(), "{}", default.display());
+        assert_eq!(default, default_download_folder());
+        s.download_dir = "/srv/incoming".into();
+        assert_eq!(s.download_folder(), PathBuf::from("/srv/incoming"));
+        s.download_dir = "  ".into();
+        assert_eq!(s.download_folder(), default);
     }
 
     #[test]

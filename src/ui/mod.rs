@@ -11,6 +11,8 @@ pub mod group_row;
 pub mod message_row;
 pub mod preferences;
 pub mod sign_in_page;
+pub mod transfer_row;
+pub mod transfers;
 pub mod window;
 
 pub use add_contact_dialog::MpAddContactDialog;

@@ -1,6 +1,11 @@
-//! `MpPreferencesWindow`: minutes before Idle and notifications, saved to `settings.json`; while
-//! signed in, the account's privacy settings (BLP, GTC), which are stored on the server, and a
-//! view of the four lists (who I have, allow, block, who has me) with Block / Allow / Remove.
+//! `MpPreferencesWindow`: minutes before Idle, notifications and the download folder, saved to
+//! `settings.json`; while signed in, the account's privacy settings (BLP, GTC), which are stored
+//! on the server, and a view of the four lists (who I have, allow, block, who has me) with
+//! Block / Allow / Remove.
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use gtk::glib;
 use gtk::prelude::*;
@@ -10,7 +15,7 @@ use msnp::proto::command::{AddPrompt, List, Privacy};
 use msnp::proto::contacts::ContactEntry;
 
 use super::a11y;
-use crate::i18n::{gettext, gettext_f};
+use crate::i18n::gettext_f;
 
 /// What a row of the lists view offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +62,8 @@ pub fn members(entries: &[ContactEntry], list: List) -> Vec<(ContactEntry, Vec<L
     out
 }
 
+use crate::i18n::gettext;
+
 mod imp {
     use super::*;
 
@@ -81,6 +88,10 @@ mod imp {
         pub lists_stack: TemplateChild<gtk::Stack>,
         /// The entries shown last (rebuilt only when they change).
         pub shown: std::cell::RefCell<Vec<ContactEntry>>,
+        #[template_child]
+        pub download_label: TemplateChild<gtk::Label>,
+        #[template_child]
+        pub download_button: TemplateChild<gtk::Button>,
     }
 
     #[glib::object_subclass]
@@ -178,6 +189,49 @@ impl MpPreferencesWindow {
                 }),
             )
         });
+    }
+
+    /// Shows the download folder; the button picks another one (a folder chooser) and calls
+    /// `changed` with it.
+    pub fn set_download_folder(&self, current: &Path, changed: impl Fn(PathBuf) + 'static) {
+        let imp = self.imp();
+        imp.download_label.set_text(&current.display().to_string());
+        let changed = Rc::new(changed);
+        let weak = self.downgrade();
+        imp.download_button.connect_clicked(move |_| {
+            let Some(win) = weak.upgrade() else { return };
+            let dialog = gtk::FileChooserNative::new(
+                Some(&gettext("Download Folder")),
+                Some(&win),
+                gtk::FileChooserAction::SelectFolder,
+                Some(&gettext("Select")),
+                Some(&gettext("Cancel")),
+            );
+            dialog.set_modal(true);
+            // GTK does not keep a native dialog alive: the handler holds it until the answer.
+            let keep = RefCell::new(Some(dialog.clone()));
+            let weak = win.downgrade();
+            let changed = changed.clone();
+            dialog.connect_response(move |d, response| {
+                if response == gtk::ResponseType::Accept {
+                    if let (Some(win), Some(path)) =
+                        (weak.upgrade(), d.file().and_then(|f| f.path()))
+                    {
+                        win.imp()
+                            .download_label
+                            .set_text(&path.display().to_string());
+                        changed(path);
+                    }
+                }
+                keep.take();
+            });
+            dialog.show();
+        });
+    }
+
+    /// The download folder shown.
+    pub fn download_folder(&self) -> String {
+        self.imp().download_label.text().to_string()
     }
 
     /// The privacy settings shown.

@@ -475,3 +475,138 @@ fn smoke_contact_details_window_shows_plain_text() {
     assert!(texts.iter().any(|t| t == "Friends"), "{texts:?}");
     win.close();
 }
+
+fn buttons_in(w: &gtk::Widget, out: &mut Vec<gtk::Button>) {
+    if let Some(b) = w.downcast_ref::<gtk::Button>() {
+        out.push(b.clone());
+    }
+    let mut child = w.first_child();
+    while let Some(c) = child {
+        buttons_in(&c, out);
+        child = c.next_sibling();
+    }
+}
+
+/// The mapped buttons labelled `label` inside `w`.
+fn visible_buttons(w: &impl IsA<gtk::Widget>, label: &str) -> Vec<gtk::Button> {
+    let mut all = Vec::new();
+    buttons_in(w.upcast_ref(), &mut all);
+    all.into_iter()
+        .filter(|b| b.is_mapped() && b.label().as_deref() == Some(label))
+        .collect()
+}
+
+#[gtk::test]
+#[ignore = "needs a display (run under xvfb-run with --ignored)"]
+fn smoke_transfer_lines_offer_the_buttons_of_the_moment() {
+    use crate::model::conversation::MpConversation;
+    use crate::model::transfer::{Direction, MpTransfer, Response};
+    resources();
+    let conversation = MpConversation::new("bob@example.com", "Bob");
+    let chat = MpChatWindow::new(None, &conversation);
+    let mut all = Vec::new();
+    buttons_in(chat.upcast_ref(), &mut all);
+    assert!(all
+        .iter()
+        .any(|b| b.action_name().as_deref() == Some("chat.send-file")));
+    let incoming = MpTransfer::new(
+        1 << 32,
+        Direction::Receive,
+        "bob@example.com",
+        "Bob <b>",
+        "<i>photo</i>.jpg",
+        1_500_000,
+    );
+    let outgoing = MpTransfer::new(1, Direction::Send, "bob@example.com", "Bob", "a.txt", 10);
+    let answers = Rc::new(RefCell::new(Vec::new()));
+    for t in [&incoming, &outgoing] {
+        let a = answers.clone();
+        t.connect_respond(move |t, r| a.borrow_mut().push((t.id(), r)));
+        chat.add_transfer(t);
+    }
+    chat.present();
+    spin(Duration::from_millis(300));
+    screenshot(&chat, "transfer-offer");
+    // One offer: Accept and Decline; the own offer: Cancel.
+    assert_eq!(visible_buttons(&chat, "Accept").len(), 1);
+    assert_eq!(visible_buttons(&chat, "Decline").len(), 1);
+    assert_eq!(visible_buttons(&chat, "Cancel").len(), 1);
+    let mut labels = Vec::new();
+    labels_in(chat.upcast_ref(), &mut labels);
+    let title = labels
+        .iter()
+        .find(|l| l.text() == "<i>photo</i>.jpg (1.5\u{a0}MB)")
+        .expect("the peer's file name is shown literally");
+    assert!(!title.uses_markup());
+    assert!(labels
+        .iter()
+        .any(|l| l.text() == "Bob <b> wants to send you a file."));
+    visible_buttons(&chat, "Accept")[0].emit_clicked();
+    assert_eq!(*answers.borrow(), [(1 << 32, Response::Accept)]);
+    // Running: progress and Cancel on both lines.
+    incoming.accepted();
+    let t0 = Instant::now();
+    incoming.progress(500_000, 1_500_000, t0);
+    incoming.progress(750_000, 1_500_000, t0 + Duration::from_secs(1));
+    outgoing.started(t0);
+    spin(Duration::from_millis(200));
+    assert_eq!(visible_buttons(&chat, "Accept").len(), 0);
+    assert_eq!(visible_buttons(&chat, "Cancel").len(), 2);
+    let mut labels = Vec::new();
+    labels_in(chat.upcast_ref(), &mut labels);
+    assert!(
+        labels
+            .iter()
+            .any(|l| l.text() == "750.0\u{a0}kB of 1.5\u{a0}MB — 750.0\u{a0}kB/s, 1 s left"),
+        "{:?}",
+        labels.iter().map(|l| l.text()).collect::<Vec<_>>()
+    );
+    screenshot(&chat, "transfer-progress");
+    // Finished: Open and Show in Folder for the received file, nothing for the failed one.
+    incoming.completed("/tmp/<i>photo</i>.jpg", true);
+    outgoing.failed("bob@example.com's computer could not be reached");
+    spin(Duration::from_millis(200));
+    assert_eq!(visible_buttons(&chat, "Cancel").len(), 0);
+    assert_eq!(visible_buttons(&chat, "Open").len(), 1);
+    assert_eq!(visible_buttons(&chat, "Show in Folder").len(), 1);
+    let mut labels = Vec::new();
+    labels_in(chat.upcast_ref(), &mut labels);
+    assert!(labels
+        .iter()
+        .any(|l| l.text() == "The transfer failed: Bob’s computer could not be reached"));
+    screenshot(&chat, "transfer-done");
+    chat.destroy();
+
+    // Files dropped on a conversation window are offered, one `send-file` each.
+    let chat = MpChatWindow::new(None, &MpConversation::new("bob@example.com", "Bob"));
+    let offered = Rc::new(RefCell::new(Vec::new()));
+    let o = offered.clone();
+    chat.connect_send_file(move |_, f| o.borrow_mut().push(f.path()));
+    let controllers = chat.observe_controllers();
+    let target = (0..controllers.n_items())
+        .filter_map(|i| controllers.item(i).and_downcast::<gtk::DropTarget>())
+        .next()
+        .expect("the window is a drop target");
+    assert!(target
+        .formats()
+        .is_some_and(|f| f.contains_type(gtk::gdk::FileList::static_type())));
+    let files = gtk::gdk::FileList::from_array(&[
+        gio::File::for_path("/tmp/a.txt"),
+        gio::File::for_path("/tmp/b c.png"),
+    ]);
+    assert!(chat.offer_dropped(&files.to_value()));
+    assert!(!chat.offer_dropped(&"text".to_value()));
+    assert_eq!(
+        *offered.borrow(),
+        [
+            Some(std::path::PathBuf::from("/tmp/a.txt")),
+            Some(std::path::PathBuf::from("/tmp/b c.png"))
+        ]
+    );
+    chat.destroy();
+
+    let prefs = MpPreferencesWindow::new(5, true, |_, _| {});
+    prefs.set_download_folder(std::path::Path::new("/srv/incoming"), |_| {});
+    assert_eq!(prefs.download_folder(), "/srv/incoming");
+    prefs.destroy();
+}

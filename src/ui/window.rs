@@ -764,6 +764,13 @@ impl MpWindow {
                     let _ = id;
                 }
             }
+            Effect::FileOffered {
+                transfer,
+                from,
+                name,
+                size,
+            } => self.file_offered(bridge, transfer, &from, &name, size),
+            Effect::Transfer { transfer, update } => self.transfer_update(bridge, transfer, update),
             Effect::AddRequest { account, name } => self.show_add_request(&account, &name),
             Effect::AddRequestAnswered { account } => self.close_add_request(&account),
             Effect::Error(text) => self.show_toast(&text),
@@ -890,7 +897,7 @@ impl MpWindow {
     /// The window of the conversation with `account`, created when needed. `raise` presents it
     /// (the user asked for it); otherwise a new window is shown without taking the focus from
     /// what the user is doing, and an existing one is left where it is.
-    fn chat_for(&self, account: &str, name: &str, raise: bool) -> MpChatWindow {
+    pub(super) fn chat_for(&self, account: &str, name: &str, raise: bool) -> MpChatWindow {
         let key = account_key(account);
         let existing = self.imp().chats.borrow().get(&key).cloned();
         if let Some(chat) = existing {
@@ -940,6 +947,7 @@ impl MpWindow {
             glib::Propagation::Proceed
         });
         self.imp().chats.borrow_mut().insert(key, chat.clone());
+        self.connect_transfers(&chat);
         self.load_history(&chat);
         if raise {
             chat.present();
