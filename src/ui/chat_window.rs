@@ -1,6 +1,8 @@
 //! `MpChatWindow`: the window of one conversation — the message list (newest pinned at the bottom
 //! unless the user scrolled up), the input (Enter sends, Shift+Enter adds a line), typing
-//! notices and nudges. It talks to the session only through its signals.
+//! notices, nudges, the own font and colour (Font / Text colour buttons, kept in the settings),
+//! and with more than one other person the participant list (Invite adds someone). It talks to
+//! the session only through its signals.
 
 use std::cell::{Cell, RefCell};
 use std::sync::OnceLock;
@@ -16,6 +18,7 @@ use super::message_row::MpMessageRow;
 use crate::i18n::{gettext, gettext_f};
 use crate::model::conversation::MpConversation;
 use crate::model::message::{MessageKind, MpMessage};
+use crate::model::own_format;
 use crate::store::history;
 
 /// At most one outgoing typing notification per this time (messages.md §3.2).
@@ -45,7 +48,18 @@ mod imp {
         pub typing_label: TemplateChild<gtk::Label>,
         #[template_child]
         pub input_view: TemplateChild<gtk::TextView>,
+        #[template_child]
+        pub participants_box: TemplateChild<gtk::Box>,
+        #[template_child]
+        pub participants_list: TemplateChild<gtk::ListBox>,
+        #[template_child]
+        pub invite_button: TemplateChild<gtk::Button>,
         pub conversation: RefCell<Option<MpConversation>>,
+        /// Whether the conversation has (had) more than one other person.
+        pub multi: Cell<bool>,
+        /// The other people in the conversation now: (account, shown name).
+        pub participants: RefCell<Vec<(String, String)>>,
+        pub invite_popover: RefCell<Option<gtk::Popover>>,
         /// Whether the view follows new lines (the user has not scrolled up).
         pub pinned: Cell<bool>,
         pub last_typing_sent: Cell<Option<Instant>>,
@@ -64,6 +78,11 @@ mod imp {
             klass.bind_template();
             klass.install_action("chat.send", None, |win, _, _| win.send_input());
             klass.install_action("chat.nudge", None, |win, _, _| win.send_nudge());
+            klass.install_action("chat.font", None, |win, _, _| win.choose_font());
+            klass.install_action("chat.color", None, |win, _, _| win.choose_color());
+            klass.install_action("chat.invite", None, |win, _, _| {
+                win.emit_by_name::<()>("invite-menu", &[]);
+            });
             klass.install_action(
                 "chat.retry",
                 Some(glib::VariantTy::UINT64),
@@ -95,6 +114,10 @@ mod imp {
                         .build(),
                     Signal::builder("nudge").build(),
                     Signal::builder("typing").build(),
+                    Signal::builder("invite-menu").build(),
+                    Signal::builder("invite")
+                        .param_types([String::static_type()])
+                        .build(),
                 ]
             })
         }
@@ -189,6 +212,9 @@ mod imp {
             if let Some(id) = self.typing_timer.take() {
                 id.remove();
             }
+            if let Some(p) = self.invite_popover.take() {
+                p.unparent();
+            }
         }
     }
 
@@ -232,11 +258,181 @@ impl MpChatWindow {
         self.conversation().account()
     }
 
-    /// Updates the shown name.
+    /// Updates the shown name (of a one-to-one conversation; with more people the title
+    /// follows the participants).
     pub fn set_contact_name(&self, name: &str) {
+        if self.is_multi() {
+            return;
+        }
         self.conversation().set_name(name);
+        self.show_title(name);
+    }
+
+    fn show_title(&self, name: &str) {
         self.imp().title_label.set_text(name);
         self.set_title(Some(&gettext_f("{} — Conversation", &[name])));
+    }
+
+    /// Whether the conversation has (had) more than one other person.
+    pub fn is_multi(&self) -> bool {
+        self.imp().multi.get()
+    }
+
+    /// The other people in the conversation now: (account, shown name).
+    pub fn participants(&self) -> Vec<(String, String)> {
+        self.imp().participants.borrow().clone()
+    }
+
+    /// Shows who is in the conversation; with more than one other person (once), the window
+    /// becomes a group conversation: the title lists the names and the participant list shows.
+    pub fn set_participants(&self, people: &[(String, String)]) {
+        let imp = self.imp();
+        if people.len() > 1 {
+            imp.multi.set(true);
+        }
+        imp.participants.replace(people.to_vec());
+        while let Some(row) = imp.participants_list.first_child() {
+            imp.participants_list.remove(&row);
+        }
+        for (account, name) in people {
+            let label = gtk::Label::new(None);
+            label.set_text(name);
+            label.set_tooltip_text(Some(account));
+            label.set_xalign(0.0);
+            label.set_ellipsize(gtk::pango::EllipsizeMode::End);
+            imp.participants_list.append(&label);
+        }
+        if imp.multi.get() {
+            imp.participants_box.set_visible(true);
+            let title = people
+                .iter()
+                .map(|(_, n)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let title = if title.is_empty() {
+                gettext("Nobody else is here")
+            } else {
+                title
+            };
+            imp.subtitle_label.set_text(&gettext_f(
+                "{} people in this conversation",
+                &[&(people.len() + 1).to_string()],
+            ));
+            self.show_title(&title);
+        }
+    }
+
+    /// Shows the people who can be invited (online, not in the conversation) under the
+    /// Invite button; picking one emits "invite" with the account.
+    pub fn show_invite_choices(&self, candidates: &[(String, String)]) {
+        let imp = self.imp();
+        if let Some(old) = imp.invite_popover.take() {
+            old.unparent();
+        }
+        let popover = gtk::Popover::new();
+        let column = gtk::Box::new(gtk::Orientation::Vertical, 2);
+        let heading = gtk::Label::new(Some(&gettext("Invite into this conversation")));
+        heading.add_css_class("heading");
+        heading.set_margin_bottom(4);
+        column.append(&heading);
+        if candidates.is_empty() {
+            let none = gtk::Label::new(Some(&gettext("No other contact is online.")));
+            none.add_css_class("dim-label");
+            column.append(&none);
+        }
+        for (account, name) in candidates {
+            let button = gtk::Button::new();
+            let label = gtk::Label::new(None);
+            label.set_text(name);
+            label.set_xalign(0.0);
+            button.set_child(Some(&label));
+            button.add_css_class("flat");
+            button.set_tooltip_text(Some(account));
+            super::a11y::set_label(&button, name, Some(account));
+            let weak = self.downgrade();
+            let account = account.clone();
+            let pop = popover.downgrade();
+            button.connect_clicked(move |_| {
+                if let Some(p) = pop.upgrade() {
+                    p.popdown();
+                }
+                if let Some(win) = weak.upgrade() {
+                    win.emit_by_name::<()>("invite", &[&account]);
+                }
+            });
+            column.append(&button);
+        }
+        popover.set_child(Some(&column));
+        popover.set_parent(&*imp.invite_button);
+        imp.invite_popover.replace(Some(popover.clone()));
+        popover.popup();
+    }
+
+    fn app(&self) -> Option<crate::application::MpApplication> {
+        self.application()
+            .and_downcast::<crate::application::MpApplication>()
+    }
+
+    /// The format of own messages (from the settings), if the user chose one.
+    pub fn own_format(&self) -> Option<msnp::proto::payload::TextFormat> {
+        let s = self.app()?.settings();
+        own_format::build(&s.chat_font, &s.chat_color)
+    }
+
+    fn choose_font(&self) {
+        let dialog = gtk::FontChooserDialog::new(Some(&gettext("Message Font")), Some(self));
+        dialog.set_modal(true);
+        // Sizes are not sent over MSN; the preview shows the family and style.
+        dialog.set_level(gtk::FontChooserLevel::FAMILY | gtk::FontChooserLevel::STYLE);
+        if let Some(app) = self.app() {
+            let font = app.settings().chat_font;
+            if !font.is_empty() {
+                dialog.set_font(&font);
+            }
+        }
+        let weak = self.downgrade();
+        dialog.connect_response(move |d, response| {
+            if response == gtk::ResponseType::Ok {
+                if let (Some(win), Some(font)) = (weak.upgrade(), d.font()) {
+                    if let Some(app) = win.app() {
+                        app.update_settings(|s| s.chat_font = font.to_string());
+                    }
+                }
+            }
+            d.destroy();
+        });
+        dialog.present();
+    }
+
+    fn choose_color(&self) {
+        let dialog = gtk::ColorChooserDialog::new(Some(&gettext("Text Colour")), Some(self));
+        dialog.set_modal(true);
+        dialog.set_use_alpha(false);
+        if let Some(rgb) = self
+            .app()
+            .and_then(|a| own_format::parse_hex_color(&a.settings().chat_color))
+        {
+            dialog.set_rgba(&gdk::RGBA::new(
+                f32::from(rgb.r) / 255.0,
+                f32::from(rgb.g) / 255.0,
+                f32::from(rgb.b) / 255.0,
+                1.0,
+            ));
+        }
+        let weak = self.downgrade();
+        dialog.connect_response(move |d, response| {
+            if response == gtk::ResponseType::Ok {
+                if let Some(win) = weak.upgrade() {
+                    let c = d.rgba();
+                    let hex = own_format::hex_color(c.red(), c.green(), c.blue());
+                    if let Some(app) = win.app() {
+                        app.update_settings(|s| s.chat_color = hex);
+                    }
+                }
+            }
+            d.destroy();
+        });
+        dialog.present();
     }
 
     /// The text typed so far.
@@ -260,9 +456,11 @@ impl MpChatWindow {
         // A new message restarts the typing notifications.
         self.imp().last_typing_sent.set(None);
         self.imp().pinned.set(true);
-        let msg = self
-            .conversation()
-            .push(MessageKind::Own, &gettext("Me"), &text);
+        let msg = MpMessage::new(MessageKind::Own, &gettext("Me"), &text);
+        if let Some(format) = self.own_format() {
+            msg.set_format(format.to_header_value());
+        }
+        self.conversation().append(&msg);
         self.emit_by_name::<()>("send", &[&msg]);
     }
 
@@ -416,6 +614,25 @@ impl MpChatWindow {
         self.connect_local("nudge", false, move |args| {
             let w = args[0].get::<Self>().ok()?;
             f(&w);
+            None
+        });
+    }
+
+    /// Calls `f` when the user presses Invite (answer with `show_invite_choices`).
+    pub fn connect_invite_menu<F: Fn(&Self) + 'static>(&self, f: F) {
+        self.connect_local("invite-menu", false, move |args| {
+            let w = args[0].get::<Self>().ok()?;
+            f(&w);
+            None
+        });
+    }
+
+    /// Calls `f` with the account the user chose to invite.
+    pub fn connect_invite<F: Fn(&Self, String) + 'static>(&self, f: F) {
+        self.connect_local("invite", false, move |args| {
+            let w = args[0].get::<Self>().ok()?;
+            let account = args[1].get::<String>().ok()?;
+            f(&w, account);
             None
         });
     }
