@@ -19,6 +19,7 @@ use crate::i18n::{gettext, gettext_f};
 use crate::model::conversation::MpConversation;
 use crate::model::message::{MessageKind, MpMessage};
 use crate::model::own_format;
+use crate::model::rich_text;
 use crate::store::history;
 
 /// At most one outgoing typing notification per this time (messages.md §3.2).
@@ -54,6 +55,8 @@ mod imp {
         pub participants_list: TemplateChild<gtk::ListBox>,
         #[template_child]
         pub invite_button: TemplateChild<gtk::Button>,
+        #[template_child]
+        pub emoticon_button: TemplateChild<gtk::MenuButton>,
         pub conversation: RefCell<Option<MpConversation>>,
         /// Whether the conversation has (had) more than one other person.
         pub multi: Cell<bool>,
@@ -206,6 +209,7 @@ mod imp {
                 }
             });
             self.typing_label.set_visible(false);
+            obj.build_emoticon_picker();
         }
 
         fn dispose(&self) {
@@ -366,6 +370,48 @@ impl MpChatWindow {
         popover.set_parent(&*imp.invite_button);
         imp.invite_popover.replace(Some(popover.clone()));
         popover.popup();
+    }
+
+    /// The Emoticons button's popover: one button per picture (the first code of each), which
+    /// inserts the code at the cursor.
+    fn build_emoticon_picker(&self) {
+        let grid = gtk::FlowBox::new();
+        grid.set_selection_mode(gtk::SelectionMode::None);
+        grid.set_max_children_per_line(8);
+        grid.set_min_children_per_line(8);
+        grid.set_homogeneous(true);
+        let mut seen = std::collections::HashSet::new();
+        let popover = gtk::Popover::new();
+        for (code, emoji) in rich_text::EMOTICONS {
+            if !seen.insert(*emoji) {
+                continue;
+            }
+            let button = gtk::Button::with_label(emoji);
+            button.add_css_class("flat");
+            button.add_css_class("emoticon");
+            button.set_tooltip_text(Some(code));
+            super::a11y::set_label(&button, code, None);
+            let weak = self.downgrade();
+            let pop = popover.downgrade();
+            button.connect_clicked(move |_| {
+                if let Some(p) = pop.upgrade() {
+                    p.popdown();
+                }
+                if let Some(win) = weak.upgrade() {
+                    let view = &win.imp().input_view;
+                    view.buffer().insert_at_cursor(code);
+                    view.grab_focus();
+                }
+            });
+            grid.insert(&button, -1);
+        }
+        let scroller = gtk::ScrolledWindow::new();
+        scroller.set_hscrollbar_policy(gtk::PolicyType::Never);
+        scroller.set_propagate_natural_height(true);
+        scroller.set_max_content_height(260);
+        scroller.set_child(Some(&grid));
+        popover.set_child(Some(&scroller));
+        self.imp().emoticon_button.set_popover(Some(&popover));
     }
 
     fn app(&self) -> Option<crate::application::MpApplication> {

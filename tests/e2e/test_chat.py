@@ -145,6 +145,16 @@ def main():
                 time.sleep(0.7)
                 ctx["shot_format"] = s.screenshot("formatted-emoticons")
 
+            def emoticon_picker():
+                win = ctx["win"]
+                win.find("push button", "Emoticons").click()
+                win.find("push button", "(Y)", timeout=10).click()
+                win.find("text", "Message").wait_text("(Y)")
+                win.find("push button", "Send").click()
+                got = bob.wait_event({"event": "message", "from": ANN[0], "text": "(Y)"},
+                                     timeout=20)
+                wait_row(ctx["list"], r"^Me \|.*\| 👍$")
+
             def nudges():
                 win = ctx["win"]
                 s.click_at(win.find("text", "Message"))
@@ -176,7 +186,7 @@ def main():
                 srv["server"].proc.kill()
                 srv["server"].proc.wait()
                 srv["server"].stop()
-                wait_row(ctx["list"], r"\| Message could not be delivered: .*\| " + text, 40,
+                wait_row(ctx["list"], r"\| Not delivered \| " + text + r" \| Message could not be delivered: ", 40,
                          "the line marked failed")
                 s.screenshot("failed-retry")
                 srv["server"] = MsnpServer(accounts=accounts, name="msnp-server-2",
@@ -222,10 +232,15 @@ def main():
                                         timeout=20)["from"] == BOB[0]
                 time.sleep(0.5)
                 s.screenshot("three-people")
+                # Retry sent the failed line once, not twice.
+                dies = [e for e in bob.events if e.get("event") == "message"
+                        and e.get("text") == "Sent while the server dies"]
+                assert len(dies) == 1, dies
 
             step("sign in", sign_in)
             step("open a conversation from the list, send, typing and reply", open_and_exchange)
             step("formatted message with emoticons", formatting_and_emoticons)
+            step("the emoticon picker inserts a code", emoticon_picker)
             step("nudges both ways", nudges)
             step("own font and colour in X-MMS-IM-Format", own_font)
             step("server killed mid-send: failed, Retry after the restart", server_killed)
