@@ -9,6 +9,7 @@ use std::sync::Once;
 use std::time::{Duration, Instant};
 
 use gtk::prelude::*;
+use gtk::subclass::prelude::ObjectSubclassIsExt;
 use gtk::{gio, glib};
 use msnp::proto::command::{List, Status};
 use msnp::proto::contacts::ContactList;
@@ -299,6 +300,70 @@ fn smoke_chat_window_shows_lines_as_text_and_tracks_delivery() {
     assert_eq!(chat.typing_text(), "");
     chat.nudged("Bob");
     assert_eq!(conversation.messages().n_items(), 4);
+    chat.destroy();
+}
+
+#[gtk::test]
+#[ignore = "needs a display (run under xvfb-run with --ignored)"]
+fn smoke_chat_window_group_conversation_and_invite_choices() {
+    use crate::model::conversation::MpConversation;
+    resources();
+    let conversation = MpConversation::new("bob@example.com", "Bob");
+    let chat = MpChatWindow::new(None, &conversation);
+    chat.present();
+    // One other person: still a one-to-one window.
+    chat.set_participants(&[("bob@example.com".into(), "Bob".into())]);
+    assert!(!chat.is_multi());
+    assert_eq!(chat.title().as_deref(), Some("Bob — Conversation"));
+    let people = vec![
+        ("bob@example.com".to_string(), "Bob".to_string()),
+        ("carol@example.com".to_string(), "Carol <b>".to_string()),
+    ];
+    chat.set_participants(&people);
+    assert!(chat.is_multi());
+    assert_eq!(
+        chat.title().as_deref(),
+        Some("Bob, Carol <b> — Conversation")
+    );
+    // The name of a one-to-one conversation no longer replaces the group title.
+    chat.set_contact_name("Bob again");
+    assert_eq!(
+        chat.title().as_deref(),
+        Some("Bob, Carol <b> — Conversation")
+    );
+    spin(Duration::from_millis(100));
+    let mut labels = Vec::new();
+    labels_in(chat.upcast_ref(), &mut labels);
+    assert!(labels
+        .iter()
+        .any(|l| l.text() == "Carol <b>" && !l.uses_markup()));
+    // Invite choices: picking one emits "invite" with the account.
+    let invited = Rc::new(RefCell::new(Vec::new()));
+    let i = invited.clone();
+    chat.connect_invite(move |_, account| i.borrow_mut().push(account));
+    chat.show_invite_choices(&[("dave@example.com".into(), "Dave".into())]);
+    spin(Duration::from_millis(200));
+    let popover = chat
+        .imp()
+        .invite_popover
+        .borrow()
+        .clone()
+        .expect("the choices are shown");
+    let mut buttons = Vec::new();
+    let mut stack = vec![popover.upcast::<gtk::Widget>()];
+    while let Some(w) = stack.pop() {
+        if let Ok(b) = w.clone().downcast::<gtk::Button>() {
+            buttons.push(b);
+        }
+        let mut child = w.first_child();
+        while let Some(c) = child {
+            child = c.next_sibling();
+            stack.push(c);
+        }
+    }
+    assert_eq!(buttons.len(), 1);
+    buttons[0].emit_clicked();
+    assert_eq!(*invited.borrow(), vec!["dave@example.com".to_string()]);
     chat.destroy();
 }
 
