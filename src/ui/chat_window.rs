@@ -65,6 +65,9 @@ mod imp {
         pub invite_popover: RefCell<Option<gtk::Popover>>,
         /// Whether the view follows new lines (the user has not scrolled up).
         pub pinned: Cell<bool>,
+        /// The content and page heights last seen (to tell the user's scrolling from layout
+        /// changes).
+        pub last_size: Cell<(f64, f64)>,
         pub last_typing_sent: Cell<Option<Instant>>,
         pub last_nudge_sent: Cell<Option<Instant>>,
         pub last_shake: Cell<Option<Instant>>,
@@ -158,18 +161,26 @@ mod imp {
             });
             self.message_list.set_factory(Some(&factory));
 
-            // Follow the bottom while pinned; the user scrolling up unpins.
+            // Follow the bottom while pinned; the user scrolling up unpins. The list view moves
+            // the value itself when rows come or change height: only a move while the content
+            // keeps its size is the user's.
             let adj = self.scroller.vadjustment();
             let weak = obj.downgrade();
             adj.connect_value_changed(move |a| {
                 if let Some(win) = weak.upgrade() {
+                    let imp = win.imp();
+                    let (upper, page) = imp.last_size.get();
+                    if (a.upper() - upper).abs() > 0.5 || (a.page_size() - page).abs() > 0.5 {
+                        return;
+                    }
                     let bottom = a.upper() - a.page_size();
-                    win.imp().pinned.set(a.value() >= bottom - 24.0);
+                    imp.pinned.set(a.value() >= bottom - 24.0);
                 }
             });
             let weak = obj.downgrade();
             adj.connect_changed(move |a| {
                 if let Some(win) = weak.upgrade() {
+                    win.imp().last_size.set((a.upper(), a.page_size()));
                     if win.imp().pinned.get() {
                         a.set_value(a.upper() - a.page_size());
                     }
@@ -242,10 +253,60 @@ impl MpChatWindow {
         imp.subtitle_label.set_text(&conversation.account());
         let model = gtk::NoSelection::new(Some(conversation.messages()));
         imp.message_list.set_model(Some(&model));
+        // New lines while pinned, and lines that grow (a failure shows its reason and Retry):
+        // to the bottom once they are laid out.
+        let weak = w.downgrade();
+        conversation
+            .messages()
+            .connect_items_changed(move |store, position, _, added| {
+                let Some(win) = weak.upgrade() else { return };
+                for i in position..position + added {
+                    if let Some(m) = store.item(i).and_downcast::<MpMessage>() {
+                        let weak = win.downgrade();
+                        m.connect_notify_local(Some("state"), move |_, _| {
+                            if let Some(win) = weak.upgrade() {
+                                win.follow_bottom();
+                            }
+                        });
+                    }
+                }
+                if added > 0 {
+                    win.follow_bottom();
+                }
+            });
         imp.conversation.replace(Some(conversation.clone()));
         w.set_contact_name(&conversation.name());
         imp.input_view.grab_focus();
         w
+    }
+
+    /// While pinned, scrolls to the bottom after the next layout (and once more shortly after,
+    /// as the list view measures new rows in steps).
+    fn follow_bottom(&self) {
+        if !self.imp().pinned.get() {
+            return;
+        }
+        for delay in [0u64, 120] {
+            let weak = self.downgrade();
+            glib::timeout_add_local_once(Duration::from_millis(delay), move || {
+                if let Some(win) = weak.upgrade() {
+                    let imp = win.imp();
+                    if imp.pinned.get() {
+                        // GTK 4.8 has no ListView::scroll_to; its own action brings the last
+                        // row in (and has it measured), then the adjustment goes to the end.
+                        let n = win.conversation().messages().n_items();
+                        if n > 0 {
+                            let _ = imp.message_list.activate_action(
+                                "list.scroll-to-item",
+                                Some(&(n - 1).to_variant()),
+                            );
+                        }
+                        let adj = imp.scroller.vadjustment();
+                        adj.set_value(adj.upper() - adj.page_size());
+                    }
+                }
+            });
+        }
     }
 
     /// The conversation shown.

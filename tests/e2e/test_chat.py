@@ -145,6 +145,52 @@ def main():
                 time.sleep(0.7)
                 ctx["shot_format"] = s.screenshot("formatted-emoticons")
 
+            def font_button():
+                # The Font button by hand: the chooser, a font picked with the pointer, Select.
+                win = ctx["win"]
+                win.find("push button", "Font").click()
+                dialog = app.find("dialog", "Message Font", timeout=10)
+                s.type_text(dialog.find("entry", "GtkSearchEntry"), "DejaVu Sans Mono")
+                s.click_at(dialog.find("label", "DejaVu Sans Mono Bold", timeout=10))
+                time.sleep(0.5)
+                ctx["shot_font"] = s.screenshot("font-dialog")
+                # GTK 4.8 names the dialog's buttons "_Select Select".
+                dialog.find("push button", re.compile(r"Select$")).click()
+                app.wait_gone("dialog", "Message Font")
+                # No window manager: give the chat window the keyboard back by hand.
+                s.xdotool("windowfocus", s.window_of(win.find("text", "Message")))
+                settings = os.path.join(s.env["XDG_CONFIG_HOME"], "mariposa", "settings.json")
+                wait_until(lambda: "DejaVu Sans Mono Bold" in open(settings).read(), 10,
+                           "the font saved in settings.json")
+                s.type_text(win.find("text", "Message"), "Typed in the chosen font")
+                s.key("Return")
+                got = bob.wait_event({"event": "message", "text": "Typed in the chosen font"},
+                                     timeout=20)
+                assert "FN=DejaVu%20Sans%20Mono; EF=B;" in got["format"], got
+                time.sleep(0.5)
+                s.screenshot("own-font-line")
+                win.find("push button", "Text colour").click()
+                dialog = app.find("dialog", "Text Colour", timeout=10)
+                s.click_at(dialog.find("radio button", "Dark Red"))
+                time.sleep(0.3)
+                s.screenshot("colour-dialog")
+                dialog.find("push button", re.compile(r"Select$")).click()
+                app.wait_gone("dialog", "Text Colour")
+                colour = wait_until(
+                    lambda: (lambda c: c if c not in ("", OWN_COLOR) else None)(
+                        json.load(open(settings)).get("chat_color", "")),
+                    10, "the colour saved in settings.json")
+                assert re.fullmatch(r"#[0-9a-f]{6}", colour), colour
+                bgr = f"{int(colour[5:7], 16):x}{colour[3:5]}{colour[1:3]}"
+                s.xdotool("windowfocus", s.window_of(win.find("text", "Message")))
+                s.type_text(win.find("text", "Message"), "Now in dark red")
+                s.key("Return")
+                got = bob.wait_event({"event": "message", "text": "Now in dark red"},
+                                     timeout=20)
+                assert f"; CO={bgr.lstrip('0') or '0'};" in got["format"], (colour, got)
+                time.sleep(0.5)
+                s.screenshot("own-colour-line")
+
             def emoticon_picker():
                 win = ctx["win"]
                 win.find("push button", "Emoticons").click()
@@ -197,7 +243,7 @@ def main():
                     retry_now[0].click()
                 bob.wait_event({"event": "presence", "account": ANN[0], "status": "NLN"},
                                timeout=60)
-                ctx["win"].find("push button", "Retry").click()
+                ctx["win"].find("push button", "Retry", visible=True).click()
                 got = bob.wait_event({"event": "message", "text": text}, timeout=30)
                 assert got["from"] == ANN[0], got
                 wait_row(ctx["list"], r"^Me \|.*\| Delivered \| " + text)
@@ -240,9 +286,10 @@ def main():
             step("sign in", sign_in)
             step("open a conversation from the list, send, typing and reply", open_and_exchange)
             step("formatted message with emoticons", formatting_and_emoticons)
+            step("own font and colour (from the settings) in X-MMS-IM-Format", own_font)
+            step("the Font and Text colour buttons", font_button)
             step("the emoticon picker inserts a code", emoticon_picker)
             step("nudges both ways", nudges)
-            step("own font and colour in X-MMS-IM-Format", own_font)
             step("server killed mid-send: failed, Retry after the restart", server_killed)
             step("invite a third person; lines among three", invite_third)
             print(f"test_chat: {len(results)} passed, 0 failed")
