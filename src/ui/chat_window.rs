@@ -221,6 +221,12 @@ mod imp {
             });
             self.typing_label.set_visible(false);
             obj.build_emoticon_picker();
+            // Focused: the urgency hint has done its job.
+            obj.connect_is_active_notify(|win| {
+                if win.is_active() {
+                    crate::ui::urgency::set_urgent(win, false);
+                }
+            });
         }
 
         fn dispose(&self) {
@@ -621,6 +627,26 @@ impl MpChatWindow {
             })
             .collect();
         self.conversation().messages().splice(0, 0, &items);
+    }
+
+    /// Asks for the user's attention (the X11 urgency hint) until the window is focused.
+    pub fn want_attention(&self) {
+        if self.is_active() {
+            return;
+        }
+        if !self.is_realized() {
+            // A window mapped a moment ago: once it has its surface.
+            let weak = self.downgrade();
+            glib::idle_add_local_once(move || {
+                if let Some(win) = weak.upgrade() {
+                    if !win.is_active() {
+                        super::urgency::set_urgent(&win, true);
+                    }
+                }
+            });
+            return;
+        }
+        super::urgency::set_urgent(self, true);
     }
 
     /// Shows a system line.

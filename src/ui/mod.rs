@@ -10,6 +10,7 @@ pub mod group_row;
 pub mod message_row;
 pub mod preferences;
 pub mod sign_in_page;
+pub mod urgency;
 pub mod window;
 
 pub use add_contact_dialog::MpAddContactDialog;

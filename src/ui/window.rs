@@ -718,6 +718,7 @@ impl MpWindow {
                 chat.add_received_formatted(&name, &text, &format);
                 self.log_line(&from, false, &name, &text);
                 if !chat.is_active() {
+                    chat.want_attention();
                     if let Some(app) = &app {
                         app.notify(
                             &format!("message-{}", account_key(&from)),

@@ -15,6 +15,7 @@ import json
 import os
 import re
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -212,6 +213,25 @@ def main():
                 time.sleep(0.1)
                 s.screenshot("nudge-received")
 
+            def urgency():
+                # The main window has the keyboard; a line arrives in the chat window.
+                chat_wid = s.window_of(ctx["win"].find("text", "Message"))
+                s.xdotool("windowfocus", s.window_of(main_win.find("entry", "Search contacts")))
+                time.sleep(0.5)
+                bob.send(f"msg {ANN[0]} Are you there?")
+                wait_row(ctx["list"], r"^Bob \|.*\| Are you there\?$")
+
+                def hints():
+                    out = subprocess.run(["xprop", "-id", chat_wid, "WM_HINTS"], env=s.env,
+                                         capture_output=True, text=True).stdout
+                    return out
+                wait_until(lambda: "urgency" in hints().lower(), 10,
+                           "the urgency hint on the chat window", describe=hints)
+                print("  WM_HINTS:", " ".join(hints().split()), flush=True)
+                s.xdotool("windowfocus", chat_wid)
+                wait_until(lambda: "urgency" not in hints().lower(), 10,
+                           "the urgency hint cleared once focused", describe=hints)
+
             def own_font():
                 s.type_text(ctx["win"].find("text", "Message"), "In my own font")
                 s.key("Return")
@@ -238,9 +258,12 @@ def main():
                 srv["server"] = MsnpServer(accounts=accounts, name="msnp-server-2",
                                            extra_args=["--state", state,
                                                        "--listen", f"127.0.0.1:{port}"]).start()
-                retry_now = main_win.find_all("push button", "Retry now")
-                if retry_now:
-                    retry_now[0].click()
+                # Reconnect at once rather than after the backoff, if still waiting.
+                for button in main_win.find_all("push button", "Retry now", visible=True):
+                    try:
+                        button.click()
+                    except RuntimeError:
+                        pass  # already reconnected: the banner went away
                 bob.wait_event({"event": "presence", "account": ANN[0], "status": "NLN"},
                                timeout=60)
                 ctx["win"].find("push button", "Retry", visible=True).click()
@@ -290,6 +313,7 @@ def main():
             step("the Font and Text colour buttons", font_button)
             step("the emoticon picker inserts a code", emoticon_picker)
             step("nudges both ways", nudges)
+            step("urgency hint while another window has the focus", urgency)
             step("server killed mid-send: failed, Retry after the restart", server_killed)
             step("invite a third person; lines among three", invite_third)
             print(f"test_chat: {len(results)} passed, 0 failed")
