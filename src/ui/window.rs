@@ -737,12 +737,20 @@ impl MpWindow {
             } => {
                 let chat = self.chat_for_incoming(conversation, &from, &name);
                 chat.nudged(&name);
-                self.log_line(
-                    &from,
-                    false,
-                    &name,
-                    &gettext_f("{} sent you a nudge.", &[&name]),
-                );
+                let line = gettext_f("{} sent you a nudge.", &[&name]);
+                self.log_line(&from, false, &name, &line);
+                if !chat.is_active() {
+                    chat.want_attention();
+                    if let Some(app) = &app {
+                        app.notify(
+                            &format!("message-{}", account_key(&from)),
+                            &name,
+                            &line,
+                            "app.open-chat",
+                            Some(&from.to_variant()),
+                        );
+                    }
+                }
             }
             Effect::Typing {
                 conversation,

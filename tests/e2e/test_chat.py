@@ -208,7 +208,15 @@ def main():
                 s.key("ctrl+g")
                 bob.wait_event({"event": "nudge", "from": ANN[0]}, timeout=20)
                 wait_row(ctx["list"], r"You sent a nudge\.")
+                entry = win.find("text", "Message")
                 bob.send(f"nudge {ANN[0]}")
+                # The window shakes: the content moves sideways for a moment.
+                xs = set()
+                end = time.monotonic() + 3
+                while time.monotonic() < end and len(xs) < 3:
+                    xs.add(entry.extents()[0])
+                    time.sleep(0.01)
+                assert len(xs) >= 2, f"no shake seen (x positions {xs})"
                 wait_row(ctx["list"], r"Bob sent you a nudge\.")
                 time.sleep(0.1)
                 s.screenshot("nudge-received")
