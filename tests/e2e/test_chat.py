@@ -309,6 +309,12 @@ def main():
                                         timeout=20)["from"] == BOB[0]
                 time.sleep(0.5)
                 s.screenshot("three-people")
+                # Carol leaves: a line, and the list and title follow.
+                carol.quit()
+                wait_row(ctx["list"], r"Carol has left the conversation\.")
+                wait_until(lambda: people.rows() == [["Bob"]], 10, "only Bob listed",
+                           describe=lambda: f"rows: {people.rows()}")
+                app.find(None, "Bob — Conversation", timeout=10)
                 # Retry sent the failed line once, not twice.
                 dies = [e for e in bob.events if e.get("event") == "message"
                         and e.get("text") == "Sent while the server dies"]
@@ -323,7 +329,7 @@ def main():
             step("nudges both ways", nudges)
             step("urgency hint while another window has the focus", urgency)
             step("server killed mid-send: failed, Retry after the restart", server_killed)
-            step("invite a third person; lines among three", invite_third)
+            step("invite a third person; lines among three; one leaves", invite_third)
             print(f"test_chat: {len(results)} passed, 0 failed")
     finally:
         srv["server"].stop()
