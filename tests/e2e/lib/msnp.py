@@ -12,6 +12,7 @@ one-JSON-object-per-line events it prints, which `wait_event` waits for::
 
 import json
 import os
+import queue
 import re
 import shutil
 import signal
@@ -25,6 +26,7 @@ from .session import REPO_ROOT, artifacts_dir
 from .waiting import E2ETimeout
 
 _SERVER_ADDRESS = re.compile(r"clients connect to (\S+)")
+_CONTROL_PREFIX = "control: "
 
 
 def cargo_binary(name, example=False, build=False, env_var=None):
@@ -75,8 +77,9 @@ class MsnpServer:
     so it signs everyone out cleanly; killed if it does not go within 5 s)."""
 
     def __init__(self, accounts=(), demo=False, extra_args=(), binary=None, name="msnp-server",
-                 build=False):
+                 build=False, listen="127.0.0.1:0"):
         self.accounts = list(accounts)
+        self.listen = listen
         self.demo = demo
         self.extra_args = list(extra_args)
         self.binary = binary or cargo_binary("msnp-server", build=build, env_var="MSNP_SERVER_BIN")
@@ -86,6 +89,8 @@ class MsnpServer:
         self._tmp = None
         self._log = None
         self._drain = None
+        self._answers = None
+        self._control_lock = threading.Lock()
 
     def __enter__(self):
         self.start()
@@ -96,7 +101,7 @@ class MsnpServer:
         return False
 
     def start(self, timeout=20):
-        args = [str(self.binary), "--listen", "127.0.0.1:0", *self.extra_args]
+        args = [str(self.binary), "--listen", self.listen, "--control", *self.extra_args]
         if self.accounts:
             self._tmp = tempfile.mkdtemp(prefix="msnp-server-")
             path = os.path.join(self._tmp, "accounts.json")
@@ -107,9 +112,12 @@ class MsnpServer:
             args += ["--accounts", path]
         if self.demo:
             args.append("--demo")
+        if self._log is not None:
+            self._log.close()  # a restart after kill()
         self._log = open(artifacts_dir("msnp") / f"{self.name}.log", "a")
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self._log, text=True,
-                                     start_new_session=True)
+        self._answers = queue.Queue()
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self._log, text=True, start_new_session=True)
         deadline = time.monotonic() + timeout
         lines = []
         while self.address is None:
@@ -132,8 +140,36 @@ class MsnpServer:
 
     def _copy_output(self):
         for line in self.proc.stdout:
+            if line.startswith(_CONTROL_PREFIX):
+                self._answers.put(json.loads(line[len(_CONTROL_PREFIX):]))
             self._log.write(line)
             self._log.flush()
+
+    def control(self, cmd, timeout=10.0, **args):
+        """Runs one `--control` command (`sessions`, `switchboards`, `account`, `syn-versions`,
+        `close-switchboards`, `drop-session`, ...; see crates/msnp-server/src/control.rs) and
+        returns its result; raises RuntimeError if the server answers with an error."""
+        with self._control_lock:
+            self.proc.stdin.write(json.dumps({"cmd": cmd, **args}) + "\n")
+            self.proc.stdin.flush()
+            try:
+                answer = self._answers.get(timeout=timeout)
+            except queue.Empty:
+                raise E2ETimeout(f"msnp-server did not answer {cmd!r} within {timeout} s")
+        if not answer.get("ok"):
+            raise RuntimeError(f"msnp-server control {cmd!r}: {answer.get('error')}")
+        return answer["result"]
+
+    def kill(self):
+        """Kills the server at once (SIGKILL: no OUT, sockets just drop), for crash tests;
+        `start()` starts it again (pass listen="127.0.0.1:PORT" to keep the port)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self._drain is not None:
+            self._drain.join(timeout=2)
+            self._drain = None
+        self.address = None
 
     @property
     def port(self):
