@@ -1,12 +1,16 @@
 #!/usr/bin/python3
-"""Conversations end to end: the real `mariposa` window against `msnp-server` and scripted
-`msnp-cli` contacts (Bob, Carol), driven through AT-SPI and real key presses.
+"""Conversations end to end: the real `mariposa` window against `msnp-server` (with
+`--control`) and scripted `msnp-cli` contacts (Bob, Carol), driven through AT-SPI and real key
+presses; screenshots in <target>/e2e-artifacts/chat/.
 
-Open a conversation from the contact list, send, see the reply and "Bob is typing…"; receive
-a formatted message with emoticon codes (screenshot); nudges both ways; the server killed
-while a line is sent (the line fails, Retry after the restart on the same port delivers it);
-the switchboard closed by the server (the next line goes through a new one); a third person
-invited into the window (lines among three); the user's own font sent in X-MMS-IM-Format.
+Open a conversation from the contact list, send, see "Bob is typing…" and the reply; a
+formatted message with emoticon codes (screenshot); the own font and colour from the settings
+and then chosen with the Font and Text colour dialogs, checked in the X-MMS-IM-Format the peer
+receives; the emoticon picker; nudges both ways (the content shakes); the X11 urgency hint
+while another window has the focus; the server killed while a line is on its way (the line
+fails; Retry after the restart on the same port delivers it once); the switchboard closed by
+the server (the next line goes through a new one); a third person invited (participant list,
+title, lines among three, one leaving).
 
     xvfb-run -a -s "-screen 0 1024x768x24 -noreset" dbus-run-session -- /usr/bin/python3 tests/e2e/test_chat.py
 """
@@ -264,8 +268,8 @@ def main():
                          "the line marked failed")
                 s.screenshot("failed-retry")
                 srv["server"] = MsnpServer(accounts=accounts, name="msnp-server-2",
-                                           extra_args=["--state", state,
-                                                       "--listen", f"127.0.0.1:{port}"]).start()
+                                           listen=f"127.0.0.1:{port}",
+                                           extra_args=["--state", state]).start()
                 # Reconnect at once rather than after the backoff, if still waiting.
                 for button in main_win.find_all("push button", "Retry now", visible=True):
                     try:
@@ -278,6 +282,27 @@ def main():
                 got = bob.wait_event({"event": "message", "text": text}, timeout=30)
                 assert got["from"] == ANN[0], got
                 wait_row(ctx["list"], r"^Me \|.*\| Delivered \| " + text)
+
+            def switchboard_closed():
+                server = srv["server"]
+                before = [b for b in server.control("switchboards")
+                          if ANN[0] in b["participants"]]
+                assert before, server.control("switchboards")
+                closed = server.control("close-switchboards", passport=ANN[0])
+                assert sorted(closed) == sorted(b["session_id"] for b in before), closed
+                wait_until(lambda: not [b for b in server.control("switchboards")
+                                        if ANN[0] in b["participants"]], 10,
+                           "the switchboard gone on the server")
+                time.sleep(0.5)  # the clients see their connections close
+                text = "After the switchboard closed"
+                s.type_text(ctx["win"].find("text", "Message"), text)
+                s.key("Return")
+                got = bob.wait_event({"event": "message", "text": text}, timeout=20)
+                assert got["from"] == ANN[0], got
+                wait_row(ctx["list"], r"^Me \|.*\| Delivered \| " + text + "$")
+                after = [b["session_id"] for b in server.control("switchboards")
+                         if ANN[0] in b["participants"]]
+                assert after and not set(after) & set(closed), (closed, after)
 
             def invite_third():
                 win = ctx["win"]
@@ -329,6 +354,8 @@ def main():
             step("nudges both ways", nudges)
             step("urgency hint while another window has the focus", urgency)
             step("server killed mid-send: failed, Retry after the restart", server_killed)
+            step("switchboard closed by the server: the next line goes through a new one",
+                 switchboard_closed)
             step("invite a third person; lines among three; one leaves", invite_third)
             print(f"test_chat: {len(results)} passed, 0 failed")
     finally:
