@@ -234,6 +234,7 @@ mod imp {
                 id.remove();
             }
             if let Some(p) = self.invite_popover.take() {
+                p.popdown();
                 p.unparent();
             }
         }
@@ -297,7 +298,7 @@ impl MpChatWindow {
             glib::timeout_add_local_once(Duration::from_millis(delay), move || {
                 if let Some(win) = weak.upgrade() {
                     let imp = win.imp();
-                    if imp.pinned.get() {
+                    if imp.pinned.get() && win.is_mapped() && imp.message_list.is_mapped() {
                         // GTK 4.8 has no ListView::scroll_to; its own action brings the last
                         // row in (and has it measured), then the adjustment goes to the end.
                         let n = win.conversation().messages().n_items();
@@ -398,6 +399,7 @@ impl MpChatWindow {
     pub fn show_invite_choices(&self, candidates: &[(String, String)]) {
         let imp = self.imp();
         if let Some(old) = imp.invite_popover.take() {
+            old.popdown();
             old.unparent();
         }
         let popover = gtk::Popover::new();
@@ -604,8 +606,28 @@ impl MpChatWindow {
         self.conversation().append(&m);
     }
 
-    /// Puts logged lines (oldest first) above everything shown, greyed.
+    /// Puts logged lines (oldest first) above everything shown, greyed. The log is read while
+    /// the first live lines may already be written to it: a tail of the log that repeats the
+    /// window's first live lines is left out.
     pub fn prepend_history(&self, entries: &[history::Entry]) {
+        let live: Vec<(bool, String)> = {
+            let store = self.conversation().messages();
+            (0..store.n_items())
+                .filter_map(|i| store.item(i).and_downcast::<MpMessage>())
+                .filter(|m| !m.history() && m.message_kind() != MessageKind::System)
+                .map(|m| (m.message_kind() == MessageKind::Own, m.text()))
+                .collect()
+        };
+        let overlap = (1..=live.len().min(entries.len()))
+            .rev()
+            .find(|&k| {
+                entries[entries.len() - k..]
+                    .iter()
+                    .zip(&live[..k])
+                    .all(|(e, (own, text))| e.own == *own && e.text == *text)
+            })
+            .unwrap_or(0);
+        let entries = &entries[..entries.len() - overlap];
         let me = gettext("Me");
         let items: Vec<glib::Object> = entries
             .iter()

@@ -16,6 +16,7 @@ use msnp::proto::contacts::ContactList;
 
 use super::*;
 use crate::model::account::AccountState;
+use crate::model::message::MpMessage;
 use crate::model::roster::Filter;
 use crate::model::{ContactListModel, MpContact, MpGroup};
 use crate::store::settings::AccountSettings;
@@ -305,6 +306,49 @@ fn smoke_chat_window_shows_lines_as_text_and_tracks_delivery() {
 
 #[gtk::test]
 #[ignore = "needs a display (run under xvfb-run with --ignored)"]
+fn smoke_chat_window_history_does_not_repeat_the_first_live_line() {
+    use crate::model::conversation::MpConversation;
+    use crate::store::history::Entry;
+    resources();
+    let conversation = MpConversation::new("bob@example.com", "Bob");
+    let chat = MpChatWindow::new(None, &conversation);
+    chat.add_received("Bob", "hello");
+    let entry = |own: bool, text: &str| Entry {
+        time: 1,
+        own,
+        name: "Bob".into(),
+        text: text.into(),
+    };
+    // The log already holds the live line (written before it was read): left out.
+    chat.prepend_history(&[
+        entry(false, "older"),
+        entry(true, "mine"),
+        entry(false, "hello"),
+    ]);
+    let texts: Vec<(bool, String)> = (0..conversation.messages().n_items())
+        .filter_map(|i| conversation.messages().item(i).and_downcast::<MpMessage>())
+        .map(|m| (m.history(), m.text()))
+        .collect();
+    assert_eq!(
+        texts,
+        vec![
+            (true, "older".to_string()),
+            (true, "mine".to_string()),
+            (false, "hello".to_string())
+        ]
+    );
+    // A log without the live line is shown whole.
+    let other = MpConversation::new("bob@example.com", "Bob");
+    let chat2 = MpChatWindow::new(None, &other);
+    chat2.add_received("Bob", "hello");
+    chat2.prepend_history(&[entry(false, "hello"), entry(false, "older")]);
+    assert_eq!(other.messages().n_items(), 3);
+    chat.destroy();
+    chat2.destroy();
+}
+
+#[gtk::test]
+#[ignore = "needs a display (run under xvfb-run with --ignored)"]
 fn smoke_chat_window_group_conversation_and_invite_choices() {
     use crate::model::conversation::MpConversation;
     resources();
@@ -350,7 +394,7 @@ fn smoke_chat_window_group_conversation_and_invite_choices() {
         .clone()
         .expect("the choices are shown");
     let mut buttons = Vec::new();
-    let mut stack = vec![popover.upcast::<gtk::Widget>()];
+    let mut stack = vec![popover.clone().upcast::<gtk::Widget>()];
     while let Some(w) = stack.pop() {
         if let Ok(b) = w.clone().downcast::<gtk::Button>() {
             buttons.push(b);
@@ -364,6 +408,8 @@ fn smoke_chat_window_group_conversation_and_invite_choices() {
     assert_eq!(buttons.len(), 1);
     buttons[0].emit_clicked();
     assert_eq!(*invited.borrow(), vec!["dave@example.com".to_string()]);
+    spin(Duration::from_millis(200));
+    assert!(!popover.is_visible(), "the choice closes the popover");
     chat.destroy();
 }
 

@@ -334,6 +334,24 @@ def main():
                                         timeout=20)["from"] == BOB[0]
                 time.sleep(0.5)
                 s.screenshot("three-people")
+                # A contact's own group: Bob talks with Carol, then invites Ann. Her app opens a
+                # second group window when the first line arrives.
+                bob.send(f"msg {CAROL[0]} Just us two")
+                opened = bob.wait_event({"event": "conversation", "with": CAROL[0]}, timeout=20)
+                carol.wait_event({"event": "message", "text": "Just us two"}, timeout=20)
+                bob.send(f"invite {opened['conversation']} {ANN[0]}")
+                bob.wait_event({"event": "joined", "account": ANN[0],
+                                "conversation": opened["conversation"]}, timeout=20)
+                bob.send(f"say {opened['conversation']} Welcome to our group")
+                title = "Bob, Carol — Conversation"
+                wait_until(lambda: len(app.find_all(None, title)) == 2, 20,
+                           "a second group window")
+                second = next(w for w in app.find_all(None, title) if w != win)
+                wait_row(second.find("list", "Conversation"), r"^Bob \|.*\| Welcome to our group$")
+                assert second.find("list", "Participants").rows() == [["Bob"], ["Carol"]]
+                # The first group window did not get that line.
+                assert not [r for r in row_texts(ctx["list"]) if "Welcome" in r]
+                s.screenshot("invited-into-a-group")
                 # Carol leaves: a line, and the list and title follow.
                 carol.quit()
                 wait_row(ctx["list"], r"Carol has left the conversation\.")
