@@ -349,6 +349,11 @@ def main():
                 second = next(w for w in app.find_all(None, title) if w != win)
                 wait_row(second.find("list", "Conversation"), r"^Bob \|.*\| Welcome to our group$")
                 assert second.find("list", "Participants").rows() == [["Bob"], ["Carol"]]
+                # The last logged lines shown on opening do not repeat the live one.
+                time.sleep(0.5)
+                welcome = [r for r in row_texts(second.find("list", "Conversation"))
+                           if r.endswith("Welcome to our group")]
+                assert len(welcome) == 1, welcome
                 # The first group window did not get that line.
                 assert not [r for r in row_texts(ctx["list"]) if "Welcome" in r]
                 s.screenshot("invited-into-a-group")
