@@ -48,6 +48,38 @@ pub fn build(font: &str, color: &str) -> Option<TextFormat> {
     Some(format)
 }
 
+/// CSS for the message input (class `own-format`) showing `format`; empty for none. The font
+/// name keeps only letters, digits, spaces, `-` and `_`, so it cannot break out of the string.
+pub fn input_css(format: Option<&TextFormat>) -> String {
+    let Some(f) = format else {
+        return String::new();
+    };
+    let mut rules = Vec::new();
+    let family: String = f
+        .font
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+        .collect();
+    if !family.trim().is_empty() {
+        rules.push(format!("font-family: \"{}\";", family.trim()));
+    }
+    rules.push(format!(
+        "font-weight: {};",
+        if f.bold { "bold" } else { "normal" }
+    ));
+    rules.push(format!(
+        "font-style: {};",
+        if f.italic { "italic" } else { "normal" }
+    ));
+    let c = f.color;
+    rules.push(format!("color: #{:02x}{:02x}{:02x};", c.r, c.g, c.b));
+    // The text view takes its font from its own node, the colour from the `text` node.
+    format!(
+        "textview.own-format, textview.own-format text {{ {} }}",
+        rules.join(" ")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,6 +92,23 @@ mod tests {
         assert_eq!(parse_hex_color("#1c71dg"), None);
         assert_eq!(hex_color(0.0, 0.5, 1.0), "#0080ff");
         assert_eq!(hex_color(-1.0, 2.0, 0.2), "#00ff33");
+    }
+
+    #[test]
+    fn the_input_shows_the_format_and_the_css_stays_closed() {
+        assert_eq!(input_css(None), "");
+        let f = build("DejaVu Serif Bold 11", "#c01c28").unwrap();
+        assert_eq!(
+            input_css(Some(&f)),
+            "textview.own-format, textview.own-format text { font-family: \"DejaVu Serif\"; font-weight: bold; \
+             font-style: normal; color: #c01c28; }"
+        );
+        let mut evil = TextFormat::with_font("x\"; } * { color: red; /*");
+        evil.italic = true;
+        let css = input_css(Some(&evil));
+        assert_eq!(css.matches('{').count(), 1, "{css}");
+        assert!(css.contains("font-family: \"x    color red\";"), "{css}");
+        assert!(css.contains("font-style: italic;"));
     }
 
     #[test]

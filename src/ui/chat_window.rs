@@ -221,12 +221,15 @@ mod imp {
             });
             self.typing_label.set_visible(false);
             obj.build_emoticon_picker();
-            // Focused: the urgency hint has done its job.
+            // Focused: the urgency hint has done its job; the own format may have been
+            // changed in another window.
             obj.connect_is_active_notify(|win| {
                 if win.is_active() {
                     crate::ui::urgency::set_urgent(win, false);
+                    win.apply_input_style();
                 }
             });
+            self.input_view.add_css_class("own-format");
         }
 
         fn dispose(&self) {
@@ -283,6 +286,7 @@ impl MpChatWindow {
             });
         imp.conversation.replace(Some(conversation.clone()));
         w.set_contact_name(&conversation.name());
+        w.apply_input_style();
         imp.input_view.grab_focus();
         w
     }
@@ -494,6 +498,33 @@ impl MpChatWindow {
         own_format::build(&s.chat_font, &s.chat_color)
     }
 
+    /// Shows what is typed in the own font and colour (one style for every conversation
+    /// window, as the choice is).
+    fn apply_input_style(&self) {
+        thread_local! {
+            static INPUT_STYLE: RefCell<Option<gtk::CssProvider>> = const { RefCell::new(None) };
+        }
+        let css = own_format::input_css(self.own_format().as_ref());
+        if std::env::var_os("MARIPOSA_DEBUG").is_some() {
+            eprintln!("mariposa: input style {css:?}");
+        }
+        INPUT_STYLE.with(|cell| {
+            let mut cell = cell.borrow_mut();
+            if cell.is_none() {
+                let provider = gtk::CssProvider::new();
+                gtk::style_context_add_provider_for_display(
+                    &WidgetExt::display(self),
+                    &provider,
+                    gtk::STYLE_PROVIDER_PRIORITY_APPLICATION,
+                );
+                *cell = Some(provider);
+            }
+            if let Some(provider) = cell.as_ref() {
+                provider.load_from_data(&css);
+            }
+        });
+    }
+
     fn choose_font(&self) {
         let dialog = gtk::FontChooserDialog::new(Some(&gettext("Message Font")), Some(self));
         dialog.set_modal(true);
@@ -512,6 +543,7 @@ impl MpChatWindow {
                     if let Some(app) = win.app() {
                         app.update_settings(|s| s.chat_font = font.to_string());
                     }
+                    win.apply_input_style();
                 }
             }
             d.destroy();
@@ -543,6 +575,7 @@ impl MpChatWindow {
                     if let Some(app) = win.app() {
                         app.update_settings(|s| s.chat_color = hex);
                     }
+                    win.apply_input_style();
                 }
             }
             d.destroy();

@@ -168,6 +168,8 @@ def main():
                 wait_until(lambda: "DejaVu Sans Mono Bold" in open(settings).read(), 10,
                            "the font saved in settings.json")
                 s.type_text(win.find("text", "Message"), "Typed in the chosen font")
+                time.sleep(0.3)
+                s.screenshot("typing-in-own-font")
                 s.key("Return")
                 got = bob.wait_event({"event": "message", "text": "Typed in the chosen font"},
                                      timeout=20)
