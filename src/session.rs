@@ -206,45 +206,35 @@ impl SessionBridge {
         self.send(Request::RetryNow);
     }
 
-    /// Sends a plain text message to `to`; returns the message ids (long text is split).
-    pub fn send_text(&self, to: &str, text: &str) -> Vec<u64> {
-        let mut ids = Vec::new();
-        for piece in payload::split_text_payloads(text, &None, payload::MAX_SB_PAYLOAD) {
-            let id = self.next_id.get();
-            self.next_id.set(id + 1);
-            ids.push(id);
-            self.send(Request::SendTo {
+    fn next_id(&self) -> u64 {
+        let id = self.next_id.get();
+        self.next_id.set(id + 1);
+        id
+    }
+
+    /// A payload for `to`: into the engine conversation when given (multi-party), else the
+    /// one-to-one conversation with `to`.
+    fn send_payload(
+        &self,
+        to: &str,
+        conversation: Option<u64>,
+        ack: AckMode,
+        payload: Vec<u8>,
+    ) -> u64 {
+        let id = self.next_id();
+        self.send(match conversation {
+            Some(conversation) => Request::SendInConversation {
+                id,
+                conversation,
+                ack,
+                payload,
+            },
+            None => Request::SendTo {
                 id,
                 to: to.to_string(),
-                ack: AckMode::Acknowledged,
-                payload: piece,
-            });
-        }
-        ids
-    }
-
-    /// Sends a typing notification to `to` (ack mode U: fire and forget).
-    pub fn send_typing(&self, to: &str) {
-        let id = self.next_id.get();
-        self.next_id.set(id + 1);
-        let me = self.account();
-        self.send(Request::SendTo {
-            id,
-            to: to.to_string(),
-            ack: AckMode::Unacknowledged,
-            payload: payload::typing(&me),
-        });
-    }
-
-    /// Sends a nudge to `to`; returns its message id.
-    pub fn send_nudge(&self, to: &str) -> u64 {
-        let id = self.next_id.get();
-        self.next_id.set(id + 1);
-        self.send(Request::SendTo {
-            id,
-            to: to.to_string(),
-            ack: AckMode::NakOnly,
-            payload: payload::nudge(),
+                ack,
+                payload,
+            },
         });
         id
     }
@@ -307,6 +297,52 @@ impl SessionBridge {
         for t in transfers {
             t.failed(reason);
         }
+    }
+
+    /// Sends a text message (with the own `format`, if any) to `to`, or into `conversation`;
+    /// returns the message ids (long text is split).
+    pub fn send_text(
+        &self,
+        to: &str,
+        conversation: Option<u64>,
+        text: &str,
+        format: &Option<payload::TextFormat>,
+    ) -> Vec<u64> {
+        payload::split_text_payloads(text, format, payload::MAX_SB_PAYLOAD)
+            .into_iter()
+            .map(|piece| self.send_payload(to, conversation, AckMode::Acknowledged, piece))
+            .collect()
+    }
+
+    /// Sends a typing notification (ack mode U: fire and forget).
+    pub fn send_typing(&self, to: &str, conversation: Option<u64>) {
+        let me = self.account();
+        self.send_payload(
+            to,
+            conversation,
+            AckMode::Unacknowledged,
+            payload::typing(&me),
+        );
+    }
+
+    /// Sends a nudge; returns its message id.
+    pub fn send_nudge(&self, to: &str, conversation: Option<u64>) -> u64 {
+        self.send_payload(to, conversation, AckMode::NakOnly, payload::nudge())
+    }
+
+    /// Opens the one-to-one conversation with `with` (and its switchboard) without sending.
+    pub fn open_conversation(&self, with: &str) {
+        self.send(Request::OpenConversation {
+            with: with.to_string(),
+        });
+    }
+
+    /// Invites `account` into `conversation`.
+    pub fn invite(&self, conversation: u64, account: &str) {
+        self.send(Request::Invite {
+            conversation,
+            account: account.to_string(),
+        });
     }
 
     /// Signs out and stops the engine. Transfers still running end with it.

@@ -91,9 +91,17 @@ pub enum Effect {
         format: String,
     },
     /// A nudge arrived.
-    Nudge { from: String, name: String },
+    Nudge {
+        conversation: ConversationId,
+        from: String,
+        name: String,
+    },
     /// A contact is typing (only when `TypingUser` matches the sender).
-    Typing { from: String, name: String },
+    Typing {
+        conversation: ConversationId,
+        from: String,
+        name: String,
+    },
     /// A contact joined a conversation.
     Joined {
         conversation: ConversationId,
@@ -360,9 +368,17 @@ impl AccountState {
                         text: t.text,
                         format: t.format.map(|f| f.to_header_value()).unwrap_or_default(),
                     }),
-                    Payload::Nudge => fx.push(Effect::Nudge { from, name }),
+                    Payload::Nudge => fx.push(Effect::Nudge {
+                        conversation,
+                        from,
+                        name,
+                    }),
                     Payload::Typing { user } if user.eq_ignore_ascii_case(&from) => {
-                        fx.push(Effect::Typing { from, name })
+                        fx.push(Effect::Typing {
+                            conversation,
+                            from,
+                            name,
+                        })
                     }
                     _ => {}
                 }
@@ -1114,6 +1130,7 @@ mod tests {
         assert_eq!(
             b.effects,
             [Effect::Typing {
+                conversation: 1,
                 from: "bob@example.com".into(),
                 name: "Bob".into(),
             }]

@@ -10,6 +10,7 @@ pub mod group;
 pub mod idle;
 pub mod list_ops;
 pub mod message;
+pub mod own_format;
 pub mod presence;
 pub mod rich_text;
 pub mod roster;

@@ -77,6 +77,11 @@ pub struct Settings {
     pub window_maximized: bool,
     /// Where received files are saved; empty: the XDG Downloads folder.
     pub download_dir: String,
+    /// The own message font as a Pango font description ("DejaVu Serif Bold 11"); empty: the
+    /// default font.
+    pub chat_font: String,
+    /// The own message colour as `#rrggbb`; empty: black.
+    pub chat_color: String,
 }
 
 impl Default for Settings {
@@ -91,6 +96,8 @@ impl Default for Settings {
             window_height: 720,
             window_maximized: false,
             download_dir: String::new(),
+            chat_font: String::new(),
+            chat_color: String::new(),
         }
     }
 }
@@ -317,6 +324,24 @@ mod tests {
         assert_eq!(s.download_folder(), PathBuf::from("/srv/incoming"));
         s.download_dir = "  ".into();
         assert_eq!(s.download_folder(), default);
+    }
+
+    #[test]
+    fn the_own_font_and_colour_round_trip() {
+        let path = temp("font");
+        let s = Settings {
+            chat_font: "DejaVu Serif Bold Italic 12".into(),
+            chat_color: "#1c71d8".into(),
+            ..Settings::default()
+        };
+        write_atomic(&path, &serde_json::to_vec_pretty(&s).unwrap()).unwrap();
+        let back = load(&path).settings;
+        assert_eq!(back.chat_font, "DejaVu Serif Bold Italic 12");
+        assert_eq!(back.chat_color, "#1c71d8");
+        // Files written before these fields existed give the defaults.
+        std::fs::write(&path, br#"{"idle_minutes": 3}"#).unwrap();
+        let old = load(&path).settings;
+        assert_eq!((old.chat_font.as_str(), old.chat_color.as_str()), ("", ""));
     }
 
     #[test]

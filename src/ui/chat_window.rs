@@ -1,6 +1,8 @@
 //! `MpChatWindow`: the window of one conversation — the message list (newest pinned at the bottom
 //! unless the user scrolled up), the input (Enter sends, Shift+Enter adds a line), typing
-//! notices and nudges. It talks to the session only through its signals.
+//! notices, nudges, the own font and colour (Font / Text colour buttons, kept in the settings),
+//! and with more than one other person the participant list (Invite adds someone). It talks to
+//! the session only through its signals.
 
 use std::cell::{Cell, RefCell};
 use std::sync::OnceLock;
@@ -16,6 +18,8 @@ use super::message_row::MpMessageRow;
 use crate::i18n::{gettext, gettext_f};
 use crate::model::conversation::MpConversation;
 use crate::model::message::{MessageKind, MpMessage};
+use crate::model::own_format;
+use crate::model::rich_text;
 use crate::store::history;
 
 /// At most one outgoing typing notification per this time (messages.md §3.2).
@@ -45,9 +49,25 @@ mod imp {
         pub typing_label: TemplateChild<gtk::Label>,
         #[template_child]
         pub input_view: TemplateChild<gtk::TextView>,
+        #[template_child]
+        pub participants_box: TemplateChild<gtk::Box>,
+        #[template_child]
+        pub participants_list: TemplateChild<gtk::ListBox>,
+        #[template_child]
+        pub invite_button: TemplateChild<gtk::Button>,
+        #[template_child]
+        pub emoticon_button: TemplateChild<gtk::MenuButton>,
         pub conversation: RefCell<Option<MpConversation>>,
+        /// Whether the conversation has (had) more than one other person.
+        pub multi: Cell<bool>,
+        /// The other people in the conversation now: (account, shown name).
+        pub participants: RefCell<Vec<(String, String)>>,
+        pub invite_popover: RefCell<Option<gtk::Popover>>,
         /// Whether the view follows new lines (the user has not scrolled up).
         pub pinned: Cell<bool>,
+        /// The content and page heights last seen (to tell the user's scrolling from layout
+        /// changes).
+        pub last_size: Cell<(f64, f64)>,
         pub last_typing_sent: Cell<Option<Instant>>,
         pub last_nudge_sent: Cell<Option<Instant>>,
         pub last_shake: Cell<Option<Instant>>,
@@ -65,6 +85,11 @@ mod imp {
             klass.install_action("chat.send", None, |win, _, _| win.send_input());
             klass.install_action("chat.nudge", None, |win, _, _| win.send_nudge());
             klass.install_action("chat.send-file", None, |win, _, _| win.choose_files());
+            klass.install_action("chat.font", None, |win, _, _| win.choose_font());
+            klass.install_action("chat.color", None, |win, _, _| win.choose_color());
+            klass.install_action("chat.invite", None, |win, _, _| {
+                win.emit_by_name::<()>("invite-menu", &[]);
+            });
             klass.install_action(
                 "chat.retry",
                 Some(glib::VariantTy::UINT64),
@@ -99,6 +124,10 @@ mod imp {
                     // A file to offer, chosen or dropped: see `transfers.rs`.
                     Signal::builder("send-file")
                         .param_types([gtk::gio::File::static_type()])
+                        .build(),
+                    Signal::builder("invite-menu").build(),
+                    Signal::builder("invite")
+                        .param_types([String::static_type()])
                         .build(),
                 ]
             })
@@ -137,18 +166,26 @@ mod imp {
             });
             self.message_list.set_factory(Some(&factory));
 
-            // Follow the bottom while pinned; the user scrolling up unpins.
+            // Follow the bottom while pinned; the user scrolling up unpins. The list view moves
+            // the value itself when rows come or change height: only a move while the content
+            // keeps its size is the user's.
             let adj = self.scroller.vadjustment();
             let weak = obj.downgrade();
             adj.connect_value_changed(move |a| {
                 if let Some(win) = weak.upgrade() {
+                    let imp = win.imp();
+                    let (upper, page) = imp.last_size.get();
+                    if (a.upper() - upper).abs() > 0.5 || (a.page_size() - page).abs() > 0.5 {
+                        return;
+                    }
                     let bottom = a.upper() - a.page_size();
-                    win.imp().pinned.set(a.value() >= bottom - 24.0);
+                    imp.pinned.set(a.value() >= bottom - 24.0);
                 }
             });
             let weak = obj.downgrade();
             adj.connect_changed(move |a| {
                 if let Some(win) = weak.upgrade() {
+                    win.imp().last_size.set((a.upper(), a.page_size()));
                     if win.imp().pinned.get() {
                         a.set_value(a.upper() - a.page_size());
                         // During a layout the list view keeps its own position: follow the
@@ -200,11 +237,25 @@ mod imp {
             });
             self.typing_label.set_visible(false);
             obj.setup_file_drop();
+            obj.build_emoticon_picker();
+            // Focused: the urgency hint has done its job; the own format may have been
+            // changed in another window.
+            obj.connect_is_active_notify(|win| {
+                if win.is_active() {
+                    crate::ui::urgency::set_urgent(win, false);
+                    win.apply_input_style();
+                }
+            });
+            self.input_view.add_css_class("own-format");
         }
 
         fn dispose(&self) {
             if let Some(id) = self.typing_timer.take() {
                 id.remove();
+            }
+            if let Some(p) = self.invite_popover.take() {
+                p.popdown();
+                p.unparent();
             }
         }
     }
@@ -229,10 +280,61 @@ impl MpChatWindow {
         imp.subtitle_label.set_text(&conversation.account());
         let model = gtk::NoSelection::new(Some(conversation.messages()));
         imp.message_list.set_model(Some(&model));
+        // New lines while pinned, and lines that grow (a failure shows its reason and Retry):
+        // to the bottom once they are laid out.
+        let weak = w.downgrade();
+        conversation
+            .messages()
+            .connect_items_changed(move |store, position, _, added| {
+                let Some(win) = weak.upgrade() else { return };
+                for i in position..position + added {
+                    if let Some(m) = store.item(i).and_downcast::<MpMessage>() {
+                        let weak = win.downgrade();
+                        m.connect_notify_local(Some("state"), move |_, _| {
+                            if let Some(win) = weak.upgrade() {
+                                win.follow_bottom();
+                            }
+                        });
+                    }
+                }
+                if added > 0 {
+                    win.follow_bottom();
+                }
+            });
         imp.conversation.replace(Some(conversation.clone()));
         w.set_contact_name(&conversation.name());
+        w.apply_input_style();
         imp.input_view.grab_focus();
         w
+    }
+
+    /// While pinned, scrolls to the bottom after the next layout (and once more shortly after,
+    /// as the list view measures new rows in steps).
+    fn follow_bottom(&self) {
+        if !self.imp().pinned.get() {
+            return;
+        }
+        for delay in [0u64, 120] {
+            let weak = self.downgrade();
+            glib::timeout_add_local_once(Duration::from_millis(delay), move || {
+                if let Some(win) = weak.upgrade() {
+                    let imp = win.imp();
+                    if imp.pinned.get() && win.is_mapped() && imp.message_list.is_mapped() {
+                        // GTK 4.8 has no ListView::scroll_to; its own action brings the last
+                        // row in (and has it measured), then the adjustment goes to the end.
+                        let n = win.conversation().messages().n_items();
+                        if n > 0 {
+                            let _ = imp.message_list.activate_action(
+                                "list.scroll-to-item",
+                                Some(&(n - 1).to_variant()),
+                            );
+                        }
+                        let adj = imp.scroller.vadjustment();
+                        adj.set_value(adj.upper() - adj.page_size());
+                    }
+                }
+            });
+        }
     }
 
     /// The conversation shown.
@@ -249,11 +351,253 @@ impl MpChatWindow {
         self.conversation().account()
     }
 
-    /// Updates the shown name.
+    /// Updates the shown name (of a one-to-one conversation; with more people the title
+    /// follows the participants).
     pub fn set_contact_name(&self, name: &str) {
+        if self.is_multi() {
+            return;
+        }
         self.conversation().set_name(name);
+        self.show_title(name);
+    }
+
+    fn show_title(&self, name: &str) {
         self.imp().title_label.set_text(name);
         self.set_title(Some(&gettext_f("{} — Conversation", &[name])));
+    }
+
+    /// Whether the conversation has (had) more than one other person.
+    pub fn is_multi(&self) -> bool {
+        self.imp().multi.get()
+    }
+
+    /// The other people in the conversation now: (account, shown name).
+    pub fn participants(&self) -> Vec<(String, String)> {
+        self.imp().participants.borrow().clone()
+    }
+
+    /// Shows who is in the conversation; with more than one other person (once), the window
+    /// becomes a group conversation: the title lists the names and the participant list shows.
+    pub fn set_participants(&self, people: &[(String, String)]) {
+        let imp = self.imp();
+        if people.len() > 1 {
+            imp.multi.set(true);
+        }
+        imp.participants.replace(people.to_vec());
+        while let Some(row) = imp.participants_list.first_child() {
+            imp.participants_list.remove(&row);
+        }
+        for (account, name) in people {
+            let label = gtk::Label::new(None);
+            label.set_text(name);
+            label.set_tooltip_text(Some(account));
+            label.set_xalign(0.0);
+            label.set_ellipsize(gtk::pango::EllipsizeMode::End);
+            imp.participants_list.append(&label);
+        }
+        if imp.multi.get() {
+            imp.participants_box.set_visible(true);
+            let title = people
+                .iter()
+                .map(|(_, n)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let title = if title.is_empty() {
+                gettext("Nobody else is here")
+            } else {
+                title
+            };
+            imp.subtitle_label.set_text(&gettext_f(
+                "{} people in this conversation",
+                &[&(people.len() + 1).to_string()],
+            ));
+            self.show_title(&title);
+        }
+    }
+
+    /// Shows the people who can be invited (online, not in the conversation) under the
+    /// Invite button; picking one emits "invite" with the account.
+    pub fn show_invite_choices(&self, candidates: &[(String, String)]) {
+        let imp = self.imp();
+        if let Some(old) = imp.invite_popover.take() {
+            old.popdown();
+            old.unparent();
+        }
+        let popover = gtk::Popover::new();
+        let column = gtk::Box::new(gtk::Orientation::Vertical, 2);
+        let heading = gtk::Label::new(Some(&gettext("Invite into this conversation")));
+        heading.add_css_class("heading");
+        heading.set_margin_bottom(4);
+        column.append(&heading);
+        if candidates.is_empty() {
+            let none = gtk::Label::new(Some(&gettext("No other contact is online.")));
+            none.add_css_class("dim-label");
+            column.append(&none);
+        }
+        for (account, name) in candidates {
+            let button = gtk::Button::new();
+            let label = gtk::Label::new(None);
+            label.set_text(name);
+            label.set_xalign(0.0);
+            button.set_child(Some(&label));
+            button.add_css_class("flat");
+            button.set_tooltip_text(Some(account));
+            super::a11y::set_label(&button, name, Some(account));
+            let weak = self.downgrade();
+            let account = account.clone();
+            let pop = popover.downgrade();
+            button.connect_clicked(move |_| {
+                if let Some(p) = pop.upgrade() {
+                    p.popdown();
+                }
+                if let Some(win) = weak.upgrade() {
+                    win.emit_by_name::<()>("invite", &[&account]);
+                }
+            });
+            column.append(&button);
+        }
+        popover.set_child(Some(&column));
+        popover.set_parent(&*imp.invite_button);
+        imp.invite_popover.replace(Some(popover.clone()));
+        popover.popup();
+    }
+
+    /// The Emoticons button's popover: one button per picture (the first code of each), which
+    /// inserts the code at the cursor.
+    fn build_emoticon_picker(&self) {
+        let grid = gtk::FlowBox::new();
+        grid.set_selection_mode(gtk::SelectionMode::None);
+        grid.set_max_children_per_line(8);
+        grid.set_min_children_per_line(8);
+        grid.set_homogeneous(true);
+        let mut seen = std::collections::HashSet::new();
+        let popover = gtk::Popover::new();
+        for (code, emoji) in rich_text::EMOTICONS {
+            if !seen.insert(*emoji) {
+                continue;
+            }
+            let button = gtk::Button::with_label(emoji);
+            button.add_css_class("flat");
+            button.add_css_class("emoticon");
+            button.set_tooltip_text(Some(code));
+            super::a11y::set_label(&button, code, None);
+            let weak = self.downgrade();
+            let pop = popover.downgrade();
+            button.connect_clicked(move |_| {
+                if let Some(p) = pop.upgrade() {
+                    p.popdown();
+                }
+                if let Some(win) = weak.upgrade() {
+                    let view = &win.imp().input_view;
+                    view.buffer().insert_at_cursor(code);
+                    view.grab_focus();
+                }
+            });
+            grid.insert(&button, -1);
+        }
+        let scroller = gtk::ScrolledWindow::new();
+        scroller.set_hscrollbar_policy(gtk::PolicyType::Never);
+        scroller.set_propagate_natural_height(true);
+        scroller.set_max_content_height(260);
+        scroller.set_child(Some(&grid));
+        popover.set_child(Some(&scroller));
+        self.imp().emoticon_button.set_popover(Some(&popover));
+    }
+
+    fn app(&self) -> Option<crate::application::MpApplication> {
+        self.application()
+            .and_downcast::<crate::application::MpApplication>()
+    }
+
+    /// The format of own messages (from the settings), if the user chose one.
+    pub fn own_format(&self) -> Option<msnp::proto::payload::TextFormat> {
+        let s = self.app()?.settings();
+        own_format::build(&s.chat_font, &s.chat_color)
+    }
+
+    /// Shows what is typed in the own font and colour (one style for every conversation
+    /// window, as the choice is).
+    fn apply_input_style(&self) {
+        thread_local! {
+            static INPUT_STYLE: RefCell<Option<gtk::CssProvider>> = const { RefCell::new(None) };
+        }
+        let css = own_format::input_css(self.own_format().as_ref());
+        if std::env::var_os("MARIPOSA_DEBUG").is_some() {
+            eprintln!("mariposa: input style {css:?}");
+        }
+        INPUT_STYLE.with(|cell| {
+            let mut cell = cell.borrow_mut();
+            if cell.is_none() {
+                let provider = gtk::CssProvider::new();
+                gtk::style_context_add_provider_for_display(
+                    &WidgetExt::display(self),
+                    &provider,
+                    gtk::STYLE_PROVIDER_PRIORITY_APPLICATION,
+                );
+                *cell = Some(provider);
+            }
+            if let Some(provider) = cell.as_ref() {
+                provider.load_from_data(&css);
+            }
+        });
+    }
+
+    fn choose_font(&self) {
+        let dialog = gtk::FontChooserDialog::new(Some(&gettext("Message Font")), Some(self));
+        dialog.set_modal(true);
+        // Sizes are not sent over MSN; the preview shows the family and style.
+        dialog.set_level(gtk::FontChooserLevel::FAMILY | gtk::FontChooserLevel::STYLE);
+        if let Some(app) = self.app() {
+            let font = app.settings().chat_font;
+            if !font.is_empty() {
+                dialog.set_font(&font);
+            }
+        }
+        let weak = self.downgrade();
+        dialog.connect_response(move |d, response| {
+            if response == gtk::ResponseType::Ok {
+                if let (Some(win), Some(font)) = (weak.upgrade(), d.font()) {
+                    if let Some(app) = win.app() {
+                        app.update_settings(|s| s.chat_font = font.to_string());
+                    }
+                    win.apply_input_style();
+                }
+            }
+            d.destroy();
+        });
+        dialog.present();
+    }
+
+    fn choose_color(&self) {
+        let dialog = gtk::ColorChooserDialog::new(Some(&gettext("Text Colour")), Some(self));
+        dialog.set_modal(true);
+        dialog.set_use_alpha(false);
+        if let Some(rgb) = self
+            .app()
+            .and_then(|a| own_format::parse_hex_color(&a.settings().chat_color))
+        {
+            dialog.set_rgba(&gdk::RGBA::new(
+                f32::from(rgb.r) / 255.0,
+                f32::from(rgb.g) / 255.0,
+                f32::from(rgb.b) / 255.0,
+                1.0,
+            ));
+        }
+        let weak = self.downgrade();
+        dialog.connect_response(move |d, response| {
+            if response == gtk::ResponseType::Ok {
+                if let Some(win) = weak.upgrade() {
+                    let c = d.rgba();
+                    let hex = own_format::hex_color(c.red(), c.green(), c.blue());
+                    if let Some(app) = win.app() {
+                        app.update_settings(|s| s.chat_color = hex);
+                    }
+                    win.apply_input_style();
+                }
+            }
+            d.destroy();
+        });
+        dialog.present();
     }
 
     /// The text typed so far.
@@ -277,9 +621,11 @@ impl MpChatWindow {
         // A new message restarts the typing notifications.
         self.imp().last_typing_sent.set(None);
         self.imp().pinned.set(true);
-        let msg = self
-            .conversation()
-            .push(MessageKind::Own, &gettext("Me"), &text);
+        let msg = MpMessage::new(MessageKind::Own, &gettext("Me"), &text);
+        if let Some(format) = self.own_format() {
+            msg.set_format(format.to_header_value());
+        }
+        self.conversation().append(&msg);
         self.emit_by_name::<()>("send", &[&msg]);
     }
 
@@ -310,8 +656,28 @@ impl MpChatWindow {
         self.conversation().append(&m);
     }
 
-    /// Puts logged lines (oldest first) above everything shown, greyed.
+    /// Puts logged lines (oldest first) above everything shown, greyed. The log is read while
+    /// the first live lines may already be written to it: a tail of the log that repeats the
+    /// window's first live lines is left out.
     pub fn prepend_history(&self, entries: &[history::Entry]) {
+        let live: Vec<(bool, String)> = {
+            let store = self.conversation().messages();
+            (0..store.n_items())
+                .filter_map(|i| store.item(i).and_downcast::<MpMessage>())
+                .filter(|m| !m.history() && m.message_kind() != MessageKind::System)
+                .map(|m| (m.message_kind() == MessageKind::Own, m.text()))
+                .collect()
+        };
+        let overlap = (1..=live.len().min(entries.len()))
+            .rev()
+            .find(|&k| {
+                entries[entries.len() - k..]
+                    .iter()
+                    .zip(&live[..k])
+                    .all(|(e, (own, text))| e.own == *own && e.text == *text)
+            })
+            .unwrap_or(0);
+        let entries = &entries[..entries.len() - overlap];
         let me = gettext("Me");
         let items: Vec<glib::Object> = entries
             .iter()
@@ -333,6 +699,26 @@ impl MpChatWindow {
             })
             .collect();
         self.conversation().messages().splice(0, 0, &items);
+    }
+
+    /// Asks for the user's attention (the X11 urgency hint) until the window is focused.
+    pub fn want_attention(&self) {
+        if self.is_active() {
+            return;
+        }
+        if !self.is_realized() {
+            // A window mapped a moment ago: once it has its surface.
+            let weak = self.downgrade();
+            glib::idle_add_local_once(move || {
+                if let Some(win) = weak.upgrade() {
+                    if !win.is_active() {
+                        super::urgency::set_urgent(&win, true);
+                    }
+                }
+            });
+            return;
+        }
+        super::urgency::set_urgent(self, true);
     }
 
     /// Shows a system line.
@@ -433,6 +819,25 @@ impl MpChatWindow {
         self.connect_local("nudge", false, move |args| {
             let w = args[0].get::<Self>().ok()?;
             f(&w);
+            None
+        });
+    }
+
+    /// Calls `f` when the user presses Invite (answer with `show_invite_choices`).
+    pub fn connect_invite_menu<F: Fn(&Self) + 'static>(&self, f: F) {
+        self.connect_local("invite-menu", false, move |args| {
+            let w = args[0].get::<Self>().ok()?;
+            f(&w);
+            None
+        });
+    }
+
+    /// Calls `f` with the account the user chose to invite.
+    pub fn connect_invite<F: Fn(&Self, String) + 'static>(&self, f: F) {
+        self.connect_local("invite", false, move |args| {
+            let w = args[0].get::<Self>().ok()?;
+            let account = args[1].get::<String>().ok()?;
+            f(&w, account);
             None
         });
     }

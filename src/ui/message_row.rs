@@ -26,6 +26,7 @@ mod imp {
         pub retry: gtk::Button,
         /// A file transfer's line (shown instead of the text for transfer lines).
         pub transfer: MpTransferRow,
+        pub failure: gtk::Label,
         pub message: RefCell<Option<MpMessage>>,
         pub handler: RefCell<Option<glib::SignalHandlerId>>,
     }
@@ -74,7 +75,20 @@ mod imp {
                     let _ = b.activate_action("chat.retry", Some(&serial.to_variant()));
                 }
             });
-            obj.append(&self.retry);
+            // The failure reason goes under the text, beside Retry, so a long reason never
+            // squeezes the sender's name in the header.
+            let footer = gtk::Box::new(gtk::Orientation::Horizontal, 6);
+            self.failure.add_css_class("error");
+            self.failure.add_css_class("caption");
+            self.failure.set_xalign(0.0);
+            self.failure.set_hexpand(true);
+            self.failure.set_wrap(true);
+            self.failure.set_wrap_mode(gtk::pango::WrapMode::WordChar);
+            self.failure.set_visible(false);
+            self.retry.set_valign(gtk::Align::Center);
+            footer.append(&self.failure);
+            footer.append(&self.retry);
+            obj.append(&footer);
             self.transfer.set_visible(false);
             obj.append(&self.transfer);
         }
@@ -160,11 +174,14 @@ impl MpMessageRow {
             DeliveryState::None => (String::new(), false),
             DeliveryState::Pending => (gettext("Sending…"), false),
             DeliveryState::Delivered => (gettext("Delivered"), false),
-            DeliveryState::Failed => (
-                gettext_f("Message could not be delivered: {}", &[&m.reason()]),
-                true,
-            ),
+            DeliveryState::Failed => (gettext("Not delivered"), true),
         };
+        imp.failure.set_text(&if failed {
+            gettext_f("Message could not be delivered: {}", &[&m.reason()])
+        } else {
+            String::new()
+        });
+        imp.failure.set_visible(failed);
         imp.status.set_text(&text);
         imp.status.set_visible(!text.is_empty());
         if failed {

@@ -13,6 +13,7 @@ pub mod preferences;
 pub mod sign_in_page;
 pub mod transfer_row;
 pub mod transfers;
+pub mod urgency;
 pub mod window;
 
 pub use add_contact_dialog::MpAddContactDialog;

@@ -9,6 +9,7 @@ use std::sync::Once;
 use std::time::{Duration, Instant};
 
 use gtk::prelude::*;
+use gtk::subclass::prelude::ObjectSubclassIsExt;
 use gtk::{gio, glib};
 use msnp::proto::command::{List, Status};
 use msnp::proto::contacts::ContactList;
@@ -16,6 +17,7 @@ use msnp::proto::msnp8::ProtocolChoice;
 
 use super::*;
 use crate::model::account::AccountState;
+use crate::model::message::MpMessage;
 use crate::model::roster::Filter;
 use crate::model::{ContactListModel, MpContact, MpGroup};
 use crate::store::settings::AccountSettings;
@@ -338,6 +340,115 @@ fn smoke_chat_window_shows_lines_as_text_and_tracks_delivery() {
     assert_eq!(chat.typing_text(), "");
     chat.nudged("Bob");
     assert_eq!(conversation.messages().n_items(), 4);
+    chat.destroy();
+}
+
+#[gtk::test]
+#[ignore = "needs a display (run under xvfb-run with --ignored)"]
+fn smoke_chat_window_history_does_not_repeat_the_first_live_line() {
+    use crate::model::conversation::MpConversation;
+    use crate::store::history::Entry;
+    resources();
+    let conversation = MpConversation::new("bob@example.com", "Bob");
+    let chat = MpChatWindow::new(None, &conversation);
+    chat.add_received("Bob", "hello");
+    let entry = |own: bool, text: &str| Entry {
+        time: 1,
+        own,
+        name: "Bob".into(),
+        text: text.into(),
+    };
+    // The log already holds the live line (written before it was read): left out.
+    chat.prepend_history(&[
+        entry(false, "older"),
+        entry(true, "mine"),
+        entry(false, "hello"),
+    ]);
+    let texts: Vec<(bool, String)> = (0..conversation.messages().n_items())
+        .filter_map(|i| conversation.messages().item(i).and_downcast::<MpMessage>())
+        .map(|m| (m.history(), m.text()))
+        .collect();
+    assert_eq!(
+        texts,
+        vec![
+            (true, "older".to_string()),
+            (true, "mine".to_string()),
+            (false, "hello".to_string())
+        ]
+    );
+    // A log without the live line is shown whole.
+    let other = MpConversation::new("bob@example.com", "Bob");
+    let chat2 = MpChatWindow::new(None, &other);
+    chat2.add_received("Bob", "hello");
+    chat2.prepend_history(&[entry(false, "hello"), entry(false, "older")]);
+    assert_eq!(other.messages().n_items(), 3);
+    chat.destroy();
+    chat2.destroy();
+}
+
+#[gtk::test]
+#[ignore = "needs a display (run under xvfb-run with --ignored)"]
+fn smoke_chat_window_group_conversation_and_invite_choices() {
+    use crate::model::conversation::MpConversation;
+    resources();
+    let conversation = MpConversation::new("bob@example.com", "Bob");
+    let chat = MpChatWindow::new(None, &conversation);
+    chat.present();
+    // One other person: still a one-to-one window.
+    chat.set_participants(&[("bob@example.com".into(), "Bob".into())]);
+    assert!(!chat.is_multi());
+    assert_eq!(chat.title().as_deref(), Some("Bob — Conversation"));
+    let people = vec![
+        ("bob@example.com".to_string(), "Bob".to_string()),
+        ("carol@example.com".to_string(), "Carol <b>".to_string()),
+    ];
+    chat.set_participants(&people);
+    assert!(chat.is_multi());
+    assert_eq!(
+        chat.title().as_deref(),
+        Some("Bob, Carol <b> — Conversation")
+    );
+    // The name of a one-to-one conversation no longer replaces the group title.
+    chat.set_contact_name("Bob again");
+    assert_eq!(
+        chat.title().as_deref(),
+        Some("Bob, Carol <b> — Conversation")
+    );
+    spin(Duration::from_millis(100));
+    let mut labels = Vec::new();
+    labels_in(chat.upcast_ref(), &mut labels);
+    assert!(labels
+        .iter()
+        .any(|l| l.text() == "Carol <b>" && !l.uses_markup()));
+    // Invite choices: picking one emits "invite" with the account.
+    let invited = Rc::new(RefCell::new(Vec::new()));
+    let i = invited.clone();
+    chat.connect_invite(move |_, account| i.borrow_mut().push(account));
+    chat.show_invite_choices(&[("dave@example.com".into(), "Dave".into())]);
+    spin(Duration::from_millis(200));
+    let popover = chat
+        .imp()
+        .invite_popover
+        .borrow()
+        .clone()
+        .expect("the choices are shown");
+    let mut buttons = Vec::new();
+    let mut stack = vec![popover.clone().upcast::<gtk::Widget>()];
+    while let Some(w) = stack.pop() {
+        if let Ok(b) = w.clone().downcast::<gtk::Button>() {
+            buttons.push(b);
+        }
+        let mut child = w.first_child();
+        while let Some(c) = child {
+            child = c.next_sibling();
+            stack.push(c);
+        }
+    }
+    assert_eq!(buttons.len(), 1);
+    buttons[0].emit_clicked();
+    assert_eq!(*invited.borrow(), vec!["dave@example.com".to_string()]);
+    spin(Duration::from_millis(200));
+    assert!(!popover.is_visible(), "the choice closes the popover");
     chat.destroy();
 }
 

@@ -16,6 +16,7 @@ use msnp::client::ClientConfig;
 use msnp::proto::command::Status;
 use msnp::proto::contacts::account_key;
 use msnp::proto::msnp8::ProtocolChoice;
+use msnp::proto::payload::TextFormat;
 
 use super::sign_in_page::SignInRequest;
 use super::{MpChatWindow, MpContactListPage, MpSignInPage};
@@ -37,6 +38,16 @@ const IDLE_POLL: Duration = Duration::from_secs(3);
 const TOAST_TIME: Duration = Duration::from_secs(6);
 /// Logged lines shown when a conversation window opens.
 const HISTORY_LINES: usize = 20;
+
+/// How long a line may wait for the server before it is marked failed (with Retry).
+/// `MARIPOSA_SEND_TIMEOUT_SECS` overrides it (the end-to-end test cannot wait a minute).
+fn send_timeout() -> Duration {
+    std::env::var("MARIPOSA_SEND_TIMEOUT_SECS")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .map(Duration::from_secs)
+        .unwrap_or(msnp::client::DEFAULT_SEND_TIMEOUT)
+}
 
 mod imp {
     use super::*;
@@ -61,8 +72,13 @@ mod imp {
         pub chats: RefCell<HashMap<String, MpChatWindow>>,
         /// Appends chat-log lines off the main thread (started on first use).
         pub history: RefCell<Option<history::Writer>>,
-        /// Engine conversation → the contact key of its window.
+        /// Engine conversation → the key of its window (the contact's key for a one-to-one
+        /// conversation, `conv:<id>` once more people are in it).
         pub conversations: RefCell<HashMap<u64, String>>,
+        /// Engine conversation → the other people in it now (account, shown name).
+        pub participants: RefCell<HashMap<u64, Vec<(String, String)>>>,
+        /// Window key → accounts to invite once the engine names its conversation.
+        pub pending_invites: RefCell<HashMap<String, Vec<String>>>,
         pub auto_idle: RefCell<AutoIdle>,
         pub reconnect_at: Cell<Option<Instant>>,
         pub banner_timer: RefCell<Option<glib::SourceId>>,
@@ -91,6 +107,8 @@ mod imp {
                 ephemeral: Default::default(),
                 chats: Default::default(),
                 conversations: Default::default(),
+                participants: Default::default(),
+                pending_invites: Default::default(),
                 history: Default::default(),
                 auto_idle: RefCell::new(AutoIdle::new(Duration::from_secs(300))),
                 reconnect_at: Default::default(),
@@ -426,6 +444,7 @@ impl MpWindow {
                 protocol: req.protocol,
                 nexus_url: req.nexus_url.clone(),
                 extra_ca_file: req.extra_ca_file.clone(),
+                send_timeout: send_timeout(),
                 ..ClientConfig::default()
             };
             let weak = win.downgrade();
@@ -465,6 +484,10 @@ impl MpWindow {
             bridge.shutdown();
         }
         self.stop_banner_timer();
+        // The next engine numbers its conversations anew.
+        imp.conversations.borrow_mut().clear();
+        imp.participants.borrow_mut().clear();
+        imp.pending_invites.borrow_mut().clear();
         imp.reconnect_at.set(None);
         imp.auto_idle.borrow_mut().user_chose();
         if !keep_page {
@@ -692,42 +715,80 @@ impl MpWindow {
             Effect::ListSynced(_) => self.save_cache(bridge),
             Effect::ListChanged => self.save_cache_soon(),
             Effect::ConversationOpened { conversation, with } => {
+                if with.is_empty() {
+                    return;
+                }
+                let key = account_key(&with);
                 imp.conversations
                     .borrow_mut()
-                    .insert(conversation, account_key(&with));
+                    .insert(conversation, key.clone());
+                let invites = imp.pending_invites.borrow_mut().remove(&key);
+                for account in invites.unwrap_or_default() {
+                    bridge.invite(conversation, &account);
+                }
             }
             Effect::Joined {
                 conversation,
                 account,
                 name,
             } => {
+                let people = {
+                    let mut all = imp.participants.borrow_mut();
+                    let people = all.entry(conversation).or_default();
+                    match people
+                        .iter_mut()
+                        .find(|(a, _)| account_key(a) == account_key(&account))
+                    {
+                        Some(p) => p.1 = name.clone(),
+                        None => people.push((account.clone(), name.clone())),
+                    }
+                    people.clone()
+                };
+                if people.len() > 1 {
+                    self.make_group(conversation);
+                }
                 if let Some(chat) = self.chat_of_conversation(conversation) {
                     if account_key(&chat.account()) != account_key(&account) {
                         chat.add_notice(&gettext_f("{} has joined the conversation.", &[&name]));
                     }
+                    chat.set_participants(&people);
                 }
             }
             Effect::Left {
                 conversation,
                 account,
             } => {
+                let (name, people) = {
+                    let mut all = imp.participants.borrow_mut();
+                    let people = all.entry(conversation).or_default();
+                    let name = people
+                        .iter()
+                        .find(|(a, _)| account_key(a) == account_key(&account))
+                        .map(|(_, n)| n.clone())
+                        .unwrap_or_else(|| account.clone());
+                    people.retain(|(a, _)| account_key(a) != account_key(&account));
+                    (name, people.clone())
+                };
                 if let Some(chat) = self.chat_of_conversation(conversation) {
-                    if account_key(&chat.account()) != account_key(&account) {
-                        chat.add_notice(&gettext_f("{} has left the conversation.", &[&account]));
+                    // A one-to-one switchboard closing is no news; in a group it is.
+                    if chat.is_multi() {
+                        chat.add_notice(&gettext_f("{} has left the conversation.", &[&name]));
+                        chat.set_participants(&people);
                     }
                 }
             }
             Effect::Message {
+                conversation,
                 from,
                 name,
                 text,
                 format,
-                ..
             } => {
-                let chat = self.chat_for(&from, &name, false);
+                let chat = self.chat_for_incoming(conversation, &from, &name);
                 chat.add_received_formatted(&name, &text, &format);
                 self.log_line(&from, false, &name, &text);
                 if !chat.is_active() {
+                    chat.want_attention();
                     if let Some(app) = &app {
                         app.notify(
                             &format!("message-{}", account_key(&from)),
@@ -739,12 +800,37 @@ impl MpWindow {
                     }
                 }
             }
-            Effect::Nudge { from, name } => {
-                let chat = self.chat_for(&from, &name, false);
+            Effect::Nudge {
+                conversation,
+                from,
+                name,
+            } => {
+                let chat = self.chat_for_incoming(conversation, &from, &name);
                 chat.nudged(&name);
+                let line = gettext_f("{} sent you a nudge.", &[&name]);
+                self.log_line(&from, false, &name, &line);
+                if !chat.is_active() {
+                    chat.want_attention();
+                    if let Some(app) = &app {
+                        app.notify(
+                            &format!("message-{}", account_key(&from)),
+                            &name,
+                            &line,
+                            "app.open-chat",
+                            Some(&from.to_variant()),
+                        );
+                    }
+                }
             }
-            Effect::Typing { from, name } => {
-                let chat = imp.chats.borrow().get(&account_key(&from)).cloned();
+            Effect::Typing {
+                conversation,
+                from,
+                name,
+            } => {
+                let chat = self.chat_of_conversation(conversation).or_else(|| {
+                    let chat = imp.chats.borrow().get(&account_key(&from)).cloned();
+                    chat
+                });
                 if let Some(chat) = chat {
                     chat.show_typing(&name);
                 }
@@ -894,6 +980,64 @@ impl MpWindow {
         chat
     }
 
+    /// The engine conversation a window sends into: the newest one mapped to its key.
+    fn conversation_of_chat(&self, chat: &MpChatWindow) -> Option<u64> {
+        let imp = self.imp();
+        let key = imp
+            .chats
+            .borrow()
+            .iter()
+            .find(|(_, c)| *c == chat)
+            .map(|(k, _)| k.clone())?;
+        let conversations = imp.conversations.borrow();
+        conversations
+            .iter()
+            .filter(|(_, k)| **k == key)
+            .map(|(id, _)| *id)
+            .max()
+    }
+
+    /// `conversation` has more than one other person: its window (if any) becomes a group
+    /// window under the key `conv:<id>`, so a new one-to-one window can open for the contact.
+    fn make_group(&self, conversation: u64) {
+        let imp = self.imp();
+        let group_key = format!("conv:{conversation}");
+        let old = imp
+            .conversations
+            .borrow_mut()
+            .insert(conversation, group_key.clone());
+        if let Some(old) = old.filter(|k| *k != group_key) {
+            let chat = imp.chats.borrow_mut().remove(&old);
+            if let Some(chat) = chat {
+                imp.chats.borrow_mut().insert(group_key, chat);
+            }
+        }
+    }
+
+    /// The window an incoming line of `conversation` from `from` goes to: the group window of
+    /// a conversation with several people (created when needed), else the window with `from`.
+    fn chat_for_incoming(&self, conversation: u64, from: &str, name: &str) -> MpChatWindow {
+        let imp = self.imp();
+        let key = imp.conversations.borrow().get(&conversation).cloned();
+        match key {
+            Some(key) if key.starts_with("conv:") => {
+                let existing = imp.chats.borrow().get(&key).cloned();
+                existing.unwrap_or_else(|| {
+                    let people = imp
+                        .participants
+                        .borrow()
+                        .get(&conversation)
+                        .cloned()
+                        .unwrap_or_default();
+                    let chat = self.create_chat(key, from, name, false);
+                    chat.set_participants(&people);
+                    chat
+                })
+            }
+            _ => self.chat_for(from, name, false),
+        }
+    }
+
     /// The window of the conversation with `account`, created when needed. `raise` presents it
     /// (the user asked for it); otherwise a new window is shown without taking the focus from
     /// what the user is doing, and an existing one is left where it is.
@@ -907,6 +1051,10 @@ impl MpWindow {
             }
             return chat;
         }
+        self.create_chat(key, account, name, raise)
+    }
+
+    fn create_chat(&self, key: String, account: &str, name: &str, raise: bool) -> MpChatWindow {
         let app = self
             .application()
             .expect("the main window belongs to the application");
@@ -928,21 +1076,38 @@ impl MpWindow {
         });
         let weak = self.downgrade();
         chat.connect_nudge(move |chat| {
-            if let Some(bridge) = weak.upgrade().and_then(|w| w.bridge()) {
-                bridge.send_nudge(&chat.account());
+            let Some(win) = weak.upgrade() else { return };
+            if let Some(bridge) = win.bridge() {
+                bridge.send_nudge(&chat.account(), win.group_conversation(chat));
             }
+            win.log_line(
+                &chat.account(),
+                true,
+                &gettext("Me"),
+                &gettext("You sent a nudge."),
+            );
         });
         let weak = self.downgrade();
         chat.connect_typing(move |chat| {
-            if let Some(bridge) = weak.upgrade().and_then(|w| w.bridge()) {
-                bridge.send_typing(&chat.account());
+            let Some(win) = weak.upgrade() else { return };
+            if let Some(bridge) = win.bridge() {
+                bridge.send_typing(&chat.account(), win.group_conversation(chat));
             }
         });
         let weak = self.downgrade();
-        let k = key.clone();
-        chat.connect_close_request(move |_| {
+        chat.connect_invite_menu(move |chat| {
+            let Some(win) = weak.upgrade() else { return };
+            chat.show_invite_choices(&win.invite_candidates(chat));
+        });
+        let weak = self.downgrade();
+        chat.connect_invite(move |chat, account| {
+            let Some(win) = weak.upgrade() else { return };
+            win.invite(chat, &account);
+        });
+        let weak = self.downgrade();
+        chat.connect_close_request(move |chat| {
             if let Some(win) = weak.upgrade() {
-                win.imp().chats.borrow_mut().remove(&k);
+                win.imp().chats.borrow_mut().retain(|_, c| c != chat);
             }
             glib::Propagation::Proceed
         });
@@ -957,6 +1122,66 @@ impl MpWindow {
             chat.set_visible(true);
         }
         chat
+    }
+
+    /// The engine conversation to send into for a group window (one-to-one windows send to
+    /// the contact, and the engine finds or opens their conversation).
+    fn group_conversation(&self, chat: &MpChatWindow) -> Option<u64> {
+        if chat.is_multi() {
+            self.conversation_of_chat(chat)
+        } else {
+            None
+        }
+    }
+
+    /// Online contacts not in the conversation of `chat` (account, shown name), by name.
+    fn invite_candidates(&self, chat: &MpChatWindow) -> Vec<(String, String)> {
+        let Some(bridge) = self.bridge() else {
+            return Vec::new();
+        };
+        let mut inside: Vec<String> = chat
+            .participants()
+            .iter()
+            .map(|(a, _)| account_key(a))
+            .collect();
+        inside.push(account_key(&chat.account()));
+        let state = bridge.state().borrow();
+        let mut out: Vec<(String, String)> = state
+            .roster
+            .contacts()
+            .map(|(_, c)| c)
+            .filter(|c| c.is_online() && !inside.contains(&account_key(&c.account)))
+            .map(|c| (c.account.clone(), c.display_name().to_string()))
+            .collect();
+        out.sort_by_key(|(_, n)| n.to_lowercase());
+        out
+    }
+
+    /// Invites `account` into the conversation of `chat`; a window without an engine
+    /// conversation yet opens one first.
+    fn invite(&self, chat: &MpChatWindow, account: &str) {
+        let Some(bridge) = self.bridge() else { return };
+        match self.conversation_of_chat(chat) {
+            Some(conversation) => bridge.invite(conversation, account),
+            None => {
+                let key = account_key(&chat.account());
+                self.imp()
+                    .pending_invites
+                    .borrow_mut()
+                    .entry(key)
+                    .or_default()
+                    .push(account.to_string());
+                bridge.open_conversation(&chat.account());
+            }
+        }
+        let name = bridge
+            .state()
+            .borrow()
+            .roster
+            .get(account)
+            .map(|c| c.display_name().to_string())
+            .unwrap_or_else(|| account.to_string());
+        chat.add_notice(&gettext_f("Inviting {}…", &[&name]));
     }
 
     fn history_path(&self, contact: &str) -> Option<std::path::PathBuf> {
@@ -1006,7 +1231,14 @@ impl MpWindow {
     fn send_line(&self, chat: &MpChatWindow, msg: &MpMessage) {
         match self.bridge() {
             Some(bridge) if bridge.is_running() => {
-                let ids = bridge.send_text(&chat.account(), &msg.text());
+                let format = msg.format();
+                let format = (!format.is_empty()).then(|| TextFormat::parse(&format));
+                let ids = bridge.send_text(
+                    &chat.account(),
+                    self.group_conversation(chat),
+                    &msg.text(),
+                    &format,
+                );
                 chat.conversation().track(msg, &ids);
             }
             _ => {

@@ -142,6 +142,56 @@ fn third_person_invited_into_the_conversation() {
 }
 
 #[test]
+fn open_conversation_then_invite_calls_both_into_a_new_switchboard() {
+    let server = server_with(
+        &["alice@example.com", "bob@example.com", "carol@example.com"],
+        |_| {},
+    );
+    let mut alice = Client::signed_in(&server, "alice@example.com");
+    let mut bob = Client::signed_in(&server, "bob@example.com");
+    let mut carol = Client::signed_in(&server, "carol@example.com");
+    befriend(&mut alice, &mut bob);
+    befriend(&mut alice, &mut carol);
+    // Nothing sent yet: OpenConversation names the conversation and opens its switchboard.
+    alice.send(Request::OpenConversation {
+        with: "bob@example.com".into(),
+    });
+    let conversation = match alice.wait(|e| matches!(e, Event::ConversationOpened { .. })) {
+        Event::ConversationOpened { conversation, with } => {
+            assert_eq!(with, "bob@example.com");
+            conversation
+        }
+        _ => unreachable!(),
+    };
+    alice.wait(|e| matches!(e, Event::Joined { account, .. } if account == "bob@example.com"));
+    // The server closes the switchboard; inviting opens a new one and calls both.
+    for sb in server.switchboards() {
+        assert!(server.close_switchboard(&sb.session_id));
+    }
+    // The sockets just close (no BYE, so no Left): give the engine a moment to see it.
+    std::thread::sleep(Duration::from_millis(500));
+    alice.send(Request::Invite {
+        conversation,
+        account: "carol@example.com".into(),
+    });
+    for who in ["bob@example.com", "carol@example.com"] {
+        alice.wait(|e| matches!(e, Event::Joined { account, .. } if account == who));
+    }
+    alice.send(Request::SendInConversation {
+        id: 3,
+        conversation,
+        ack: AckMode::Acknowledged,
+        payload: payload::text_message_plain("all three"),
+    });
+    alice.wait(|e| matches!(e, Event::MessageDelivered { id: 3 }));
+    assert_eq!(bob.wait_text("alice@example.com").1, "all three");
+    assert_eq!(carol.wait_text("alice@example.com").1, "all three");
+    for c in [alice, bob, carol] {
+        c.stop();
+    }
+}
+
+#[test]
 fn switchboard_idle_close_then_resend_through_a_new_one() {
     let server = server_with(&["alice@example.com", "bob@example.com"], |c| {
         c.sb_idle_timeout = Duration::from_millis(600)

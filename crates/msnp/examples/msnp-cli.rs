@@ -11,10 +11,13 @@
 //! certificate (PEM) trusted besides the built-in roots, for servers with their own CA.
 //!
 //! Commands on stdin, one per line: `status CODE`, `name TEXT`, `add LIST EMAIL`,
-//! `remove LIST EMAIL`, `msg EMAIL TEXT`, `typing EMAIL`, `nudge EMAIL`, `send-file EMAIL PATH`,
-//! `accept-file COOKIE DIR`, `decline-file COOKIE`, `cancel-transfer ID`, `list`, `quit`. Every
-//! event is printed as one JSON object per line; a finished transfer's line carries the SHA-256
-//! of the file.
+//! `remove LIST EMAIL`, `msg EMAIL TEXT`, `fmsg EMAIL FORMAT TEXT` (FORMAT: an
+//! `X-MMS-IM-Format` value without spaces, e.g. `FN=Comic%20Sans%20MS;EF=B;CO=ff`),
+//! `say CONVERSATION TEXT` (into a conversation, multi-party included), `invite CONVERSATION
+//! EMAIL`, `typing EMAIL`, `nudge EMAIL`, `send-file EMAIL PATH`, `accept-file COOKIE DIR`,
+//! `decline-file COOKIE`, `cancel-transfer ID`, `list`, `quit`. Every event is printed as one
+//! JSON object per line; a text message's line carries its `X-MMS-IM-Format` (`format`, empty
+//! when none); a finished transfer's line carries the SHA-256 of the file.
 
 use std::collections::HashMap;
 use std::io::{BufRead, Read, Write};
@@ -90,6 +93,7 @@ fn main() -> ExitCode {
         nexus_url,
         login_url,
         extra_ca_file,
+        ..ClientConfig::default()
     };
     let session = match client::start(config) {
         Ok(s) => s,
@@ -241,13 +245,23 @@ fn read_commands(
                 };
                 send(Request::Ns(req));
             }
-            "msg" => {
-                let Some((to, text)) = rest.split_once(' ') else {
-                    error("usage: msg EMAIL TEXT");
+            "msg" | "fmsg" => {
+                let (format, rest) = if cmd == "fmsg" {
+                    let (to, rest) = rest.split_once(' ').unwrap_or((rest, ""));
+                    let (format, text) = rest.trim().split_once(' ').unwrap_or(("", ""));
+                    (
+                        Some(payload::TextFormat::parse(format)),
+                        format!("{to} {}", text.trim()),
+                    )
+                } else {
+                    (None, rest.to_string())
+                };
+                let Some((to, text)) = rest.split_once(' ').filter(|(_, t)| !t.is_empty()) else {
+                    error("usage: msg EMAIL TEXT | fmsg EMAIL FORMAT TEXT");
                     continue;
                 };
                 for piece in
-                    payload::split::split_text_payloads(text, &None, payload::MAX_SB_PAYLOAD)
+                    payload::split::split_text_payloads(text, &format, payload::MAX_SB_PAYLOAD)
                 {
                     let id = next_id;
                     next_id += 1;
@@ -259,6 +273,41 @@ fn read_commands(
                         payload: piece,
                     });
                 }
+            }
+            "say" => {
+                let parsed = rest
+                    .split_once(' ')
+                    .and_then(|(c, t)| Some((c.parse::<u64>().ok()?, t)));
+                let Some((conversation, text)) = parsed else {
+                    error("usage: say CONVERSATION TEXT");
+                    continue;
+                };
+                for piece in
+                    payload::split::split_text_payloads(text, &None, payload::MAX_SB_PAYLOAD)
+                {
+                    let id = next_id;
+                    next_id += 1;
+                    print(json!({"event": "sending", "id": id, "conversation": conversation}));
+                    send(Request::SendInConversation {
+                        id,
+                        conversation,
+                        ack: AckMode::Acknowledged,
+                        payload: piece,
+                    });
+                }
+            }
+            "invite" => {
+                let parsed = rest
+                    .split_once(' ')
+                    .and_then(|(c, a)| Some((c.parse::<u64>().ok()?, a.trim())));
+                let Some((conversation, account)) = parsed else {
+                    error("usage: invite CONVERSATION EMAIL");
+                    continue;
+                };
+                send(Request::Invite {
+                    conversation,
+                    account: account.to_string(),
+                });
             }
             "typing" if !rest.is_empty() => {
                 let id = next_id;
@@ -398,7 +447,11 @@ fn describe(event: &Event, list: &mut ContactList) -> Option<Value> {
             payload,
         } => match Payload::parse(payload) {
             Payload::Text(t) => {
-                json!({"event": "message", "conversation": conversation, "from": from, "name": name.decode(), "text": t.text})
+                json!({
+                    "event": "message", "conversation": conversation, "from": from,
+                    "name": name.decode(), "text": t.text,
+                    "format": t.format.as_ref().map(|f| f.to_header_value()).unwrap_or_default(),
+                })
             }
             Payload::Typing { user } if user.eq_ignore_ascii_case(from) => {
                 json!({"event": "typing", "conversation": conversation, "from": from})

@@ -386,3 +386,49 @@ fn message_is_resent_through_a_new_switchboard() {
     );
     s.requests.send_blocking(Request::Shutdown).unwrap();
 }
+
+#[test]
+fn a_message_waiting_for_a_lost_server_fails_after_the_send_timeout() {
+    // The only NS connection is dropped after the first CHG; reconnecting never succeeds.
+    let fake = fake(vec![true], vec![]);
+    let s = client::start(ClientConfig {
+        server: format!("127.0.0.1:{}", fake.ns_port),
+        account: "alice@example.com".into(),
+        password: PASSWORD.into(),
+        initial_status: Status::Busy,
+        send_timeout: Duration::from_secs(1),
+        ..ClientConfig::default()
+    })
+    .unwrap();
+    let mut seen = Vec::new();
+    wait_for(&s, &mut seen, |e| {
+        matches!(e, Event::Ns(NsEvent::OwnStatus(Status::Busy)))
+    });
+    // The CHG makes the fake server drop the connection.
+    s.requests
+        .send_blocking(Request::Ns(NsRequest::SetStatus(Status::Away)))
+        .unwrap();
+    wait_for(&s, &mut seen, |e| matches!(e, Event::Reconnecting { .. }));
+    let sent = Instant::now();
+    s.requests
+        .send_blocking(Request::SendTo {
+            id: 9,
+            to: "bob@example.com".into(),
+            ack: AckMode::Acknowledged,
+            payload: payload::text_message_plain("nobody to take me"),
+        })
+        .unwrap();
+    let ev = wait_for(&s, &mut seen, |e| {
+        matches!(
+            e,
+            Event::MessageDelivered { id: 9 } | Event::MessageFailed { id: 9, .. }
+        )
+    });
+    assert!(matches!(ev, Event::MessageFailed { id: 9, .. }), "{ev:?}");
+    let waited = sent.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(5),
+        "{waited:?}"
+    );
+    s.requests.send_blocking(Request::Shutdown).unwrap();
+}

@@ -45,6 +45,8 @@ struct Outgoing {
     ack: AckMode,
     payload: Vec<u8>,
     resends: u8,
+    /// When it was put in its conversation's queue to wait for a switchboard.
+    queued: Option<Instant>,
 }
 
 struct Conversation {
@@ -256,7 +258,13 @@ impl Engine {
         let ns = self.ns.as_ref().and_then(Notification::poll_timeout);
         let sbs = self.sbs.values().filter_map(|c| c.sb.poll_timeout()).min();
         let transfers = self.transfers.poll_timeout();
-        [ns, sbs, self.reconnect_at, transfers]
+        let queued = self
+            .conversations
+            .values()
+            .filter_map(|c| c.queue.iter().filter_map(|o| o.queued).min())
+            .min()
+            .map(|t| t + self.config.send_timeout);
+        [ns, sbs, self.reconnect_at, transfers, queued]
             .into_iter()
             .flatten()
             .min()
@@ -275,7 +283,31 @@ impl Engine {
             conn.sb.handle_timeout(now);
         }
         self.transfers.handle_timeout(now);
+        self.fail_overdue(now);
         self.pump().await;
+    }
+
+    /// Reports as failed the messages that waited for a switchboard longer than
+    /// [`ClientConfig::send_timeout`] (server unreachable, reconnecting): they are dropped, so
+    /// a retry by the application never sends them twice.
+    fn fail_overdue(&mut self, now: Instant) {
+        let limit = self.config.send_timeout;
+        let mut failed = Vec::new();
+        for conv in self.conversations.values_mut() {
+            conv.queue.retain(|o| {
+                let overdue = o.queued.is_some_and(|t| now >= t + limit);
+                if overdue {
+                    failed.push(o.id);
+                }
+                !overdue
+            });
+        }
+        for id in failed {
+            self.emit(Event::MessageFailed {
+                id,
+                reason: "no connection to the server".into(),
+            });
+        }
     }
 
     async fn handle_input(&mut self, input: Input) {
@@ -379,6 +411,7 @@ impl Engine {
                         ack,
                         payload,
                         resends: 0,
+                        queued: None,
                     },
                     now,
                 );
@@ -397,6 +430,7 @@ impl Engine {
                             ack,
                             payload,
                             resends: 0,
+                            queued: None,
                         },
                         now,
                     );
@@ -420,9 +454,32 @@ impl Engine {
                     {
                         conv.participants.push(account.clone());
                     }
-                    if let Some(conn) = conv.sb.and_then(|sb| self.sbs.get_mut(&sb)) {
-                        conn.sb.invite(&account, now);
+                    let live = conv
+                        .sb
+                        .and_then(|sb| self.sbs.get_mut(&sb))
+                        .filter(|c| !c.sb.is_closed());
+                    match live {
+                        Some(conn) => conn.sb.invite(&account, now),
+                        None => {
+                            conv.sb = None;
+                            self.open_switchboard(conversation, now);
+                        }
                     }
+                }
+            }
+            Request::OpenConversation { with } => {
+                let conversation = self.conversation_with(&with);
+                let live = self
+                    .conversations
+                    .get(&conversation)
+                    .and_then(|c| c.sb)
+                    .and_then(|sb| self.sbs.get(&sb))
+                    .is_some_and(|c| !c.sb.is_closed());
+                if !live {
+                    if let Some(conv) = self.conversations.get_mut(&conversation) {
+                        conv.sb = None;
+                    }
+                    self.open_switchboard(conversation, now);
                 }
             }
             Request::CloseConversation { conversation } => {
@@ -503,6 +560,8 @@ impl Engine {
             conn.sb.send_message(out.id, out.ack, out.payload, now);
             return;
         }
+        let mut out = out;
+        out.queued = Some(now);
         conv.queue.push_back(out);
         self.open_switchboard(conversation, now);
     }
@@ -545,6 +604,7 @@ impl Engine {
                 ack: AckMode::NakOnly,
                 payload: out.payload,
                 resends: 0,
+                queued: None,
             };
             self.send_in(conversation, message, now);
         }
@@ -901,6 +961,7 @@ impl Engine {
                             ack,
                             payload,
                             resends: count + 1,
+                            queued: None,
                         });
                     } else {
                         failed.push(mid);

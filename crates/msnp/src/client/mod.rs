@@ -14,6 +14,7 @@ mod transfer;
 
 use std::path::PathBuf;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use crate::proto::command::{AckMode, Status};
 use crate::proto::contacts::ContactList;
@@ -23,6 +24,9 @@ use crate::proto::ns::{NsEvent, NsRequest};
 
 pub use engine::{BACKOFF_MAX, BACKOFF_START};
 pub use transfer::TransferOptions;
+
+/// The default of [`ClientConfig::send_timeout`].
+pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What the engine needs to sign in. Its `Debug` output never shows the password.
 #[derive(Clone)]
@@ -46,6 +50,10 @@ pub struct ClientConfig {
     /// MSNP8: a PEM file of CA certificates trusted for the Passport servers in addition to the
     /// built-in roots (LAN and test servers). Verification is never switched off.
     pub extra_ca_file: Option<PathBuf>,
+    /// How long a message may wait for a switchboard (connecting, or the server unreachable
+    /// and the engine reconnecting) before [`Event::MessageFailed`] reports it and it is
+    /// dropped. Messages already handed to a switchboard follow its own ACK time limit.
+    pub send_timeout: Duration,
 }
 
 impl Default for ClientConfig {
@@ -60,6 +68,7 @@ impl Default for ClientConfig {
             nexus_url: None,
             login_url: None,
             extra_ca_file: None,
+            send_timeout: DEFAULT_SEND_TIMEOUT,
         }
     }
 }
@@ -76,6 +85,7 @@ impl std::fmt::Debug for ClientConfig {
             .field("nexus_url", &self.nexus_url)
             .field("login_url", &self.login_url)
             .field("extra_ca_file", &self.extra_ca_file)
+            .field("send_timeout", &self.send_timeout)
             .finish()
     }
 }
@@ -131,7 +141,12 @@ pub enum Request {
         ack: AckMode,
         payload: Vec<u8>,
     },
-    /// Invite another contact into a conversation.
+    /// Make sure the one-to-one conversation with `with` exists and has a switchboard (opened
+    /// when needed), without sending anything. [`Event::ConversationOpened`] names it when it
+    /// is new.
+    OpenConversation { with: String },
+    /// Invite another contact into a conversation (its switchboard is opened when it has none;
+    /// everybody in the conversation is called into the new one).
     Invite {
         conversation: ConversationId,
         account: String,
