@@ -656,7 +656,7 @@ impl MpWindow {
             } => {
                 let chat = self.chat_for(&from, &name, false);
                 chat.add_received_formatted(&name, &text, &format);
-                self.log_line(&from, false, &name, &text);
+                self.log_line(&from, false, &name, &text, &format);
                 if !chat.is_active() {
                     if let Some(app) = &app {
                         app.notify(
@@ -838,7 +838,13 @@ impl MpWindow {
         let weak = self.downgrade();
         chat.connect_send(move |chat, msg| {
             let Some(win) = weak.upgrade() else { return };
-            win.log_line(&chat.account(), true, &msg.sender(), &msg.text());
+            win.log_line(
+                &chat.account(),
+                true,
+                &msg.sender(),
+                &msg.text(),
+                &msg.format(),
+            );
             win.send_line(chat, &msg);
         });
         let weak = self.downgrade();
@@ -885,7 +891,7 @@ impl MpWindow {
         Some(history::log_path(&config::data_dir(), &own, contact))
     }
 
-    fn log_line(&self, contact: &str, own: bool, name: &str, text: &str) {
+    fn log_line(&self, contact: &str, own: bool, name: &str, text: &str, format: &str) {
         let Some(path) = self.history_path(contact) else {
             return;
         };
@@ -906,6 +912,7 @@ impl MpWindow {
                 own,
                 name: name.to_string(),
                 text: text.to_string(),
+                format: format.to_string(),
             },
         );
     }
