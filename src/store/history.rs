@@ -107,13 +107,6 @@ pub struct Page {
     pub skipped: usize,
 }
 
-impl Page {
-    /// Whether nothing comes before this page.
-    pub fn at_start(&self) -> bool {
-        self.start == 0
-    }
-}
-
 fn open_log(path: &Path) -> std::io::Result<Option<std::fs::File>> {
     match std::fs::File::open(path) {
         Ok(f) => Ok(Some(f)),
@@ -638,7 +631,7 @@ mod tests {
             let page = read_before(&path, end, 128, None).unwrap();
             pages += 1;
             assert!(
-                page.lines.len() == 128 || page.at_start(),
+                page.lines.len() == 128 || page.start == 0,
                 "{}",
                 page.lines.len()
             );
@@ -647,7 +640,7 @@ mod tests {
             for l in page.lines.iter().rev() {
                 seen.push(l.entry.time - 1_700_000_000);
             }
-            if page.at_start() {
+            if page.start == 0 {
                 break;
             }
             end = Some(page.start);

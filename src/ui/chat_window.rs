@@ -74,6 +74,8 @@ mod imp {
                 },
             );
             klass.add_binding_action(gdk::Key::g, gdk::ModifierType::CONTROL_MASK, "chat.nudge");
+            klass.install_action("chat.history", None, |win, _, _| win.show_history());
+            klass.add_binding_action(gdk::Key::h, gdk::ModifierType::CONTROL_MASK, "chat.history");
             klass.add_binding_action(gdk::Key::w, gdk::ModifierType::CONTROL_MASK, "window.close");
         }
 
