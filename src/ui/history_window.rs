@@ -158,6 +158,8 @@ mod imp {
         /// A line to select once loaded (a search hit).
         pub pending_hit: Cell<Option<u64>>,
         pub chooser: RefCell<Option<gtk::FileChooserNative>>,
+        /// The view follows the bottom (a log just opened) until the user scrolls.
+        pub pinned: Cell<bool>,
     }
 
     #[glib::object_subclass]
@@ -451,15 +453,27 @@ impl MpHistoryWindow {
         imp.line_list.set_model(Some(&selection));
         imp.lines.replace(Some(store));
         imp.line_selection.replace(Some(selection));
-        // Near the top: read the page before.
+        // Near the top: read the page before. A log opens at its newest line and stays there
+        // while the rows are measured, until the user scrolls.
+        let adj = imp.lines_scroller.vadjustment();
         let weak = self.downgrade();
-        imp.lines_scroller
-            .vadjustment()
-            .connect_value_changed(move |_| {
-                if let Some(win) = weak.upgrade() {
-                    win.maybe_load_older();
+        adj.connect_value_changed(move |a| {
+            if let Some(win) = weak.upgrade() {
+                let bottom = a.upper() - a.page_size();
+                if a.value() < bottom - 24.0 {
+                    win.imp().pinned.set(false);
                 }
-            });
+                win.maybe_load_older();
+            }
+        });
+        let weak = self.downgrade();
+        adj.connect_changed(move |a| {
+            if let Some(win) = weak.upgrade() {
+                if win.imp().pinned.get() {
+                    a.set_value(a.upper() - a.page_size());
+                }
+            }
+        });
         imp.lines_stack.set_visible_child_name("empty");
     }
 
@@ -541,6 +555,7 @@ impl MpHistoryWindow {
         imp.loading.set(false);
         imp.skipped.set(0);
         imp.pending_hit.set(hit);
+        imp.pinned.set(false);
         self.lines().remove_all();
         let name = self.shown_name(&contact);
         imp.title_label.set_text(&name);
@@ -575,6 +590,7 @@ impl MpHistoryWindow {
         if let Some(selection) = imp.line_selection.borrow().as_ref() {
             selection.set_selected(position);
         }
+        imp.pinned.set(false);
         let _ = imp
             .line_list
             .activate_action("list.scroll-to-item", Some(&position.to_variant()));
@@ -586,7 +602,10 @@ impl MpHistoryWindow {
             return;
         }
         let adj = imp.lines_scroller.vadjustment();
-        if self.lines().n_items() > 0 && adj.value() < adj.page_size().max(200.0) {
+        if !imp.pinned.get()
+            && self.lines().n_items() > 0
+            && adj.value() < adj.page_size().max(200.0)
+        {
             self.load_page(None);
         }
     }
@@ -635,6 +654,9 @@ impl MpHistoryWindow {
         let imp = self.imp();
         imp.loaded_from.set(start);
         imp.at_start.set(start == 0);
+        if first && imp.pending_hit.get().is_none() {
+            imp.pinned.set(true);
+        }
         imp.skipped.set(imp.skipped.get() + skipped);
         let items: Vec<glib::Object> = lines
             .into_iter()
