@@ -36,10 +36,20 @@ impl MpWindow {
             self.add_action(&action);
         };
         account_action("remove-contact", |win, account| win.confirm_remove(account));
-        // "" is the selected contact (Ctrl+H).
+        // "" is the selected contact (Ctrl+H, a shortcut of this window only: an application
+        // accelerator would also fire in conversation windows, which have their own).
         account_action("view-history", |win, account| {
             win.show_history(Some(account).filter(|a| !a.is_empty()));
         });
+        let shortcuts = gtk::ShortcutController::new();
+        shortcuts.set_scope(gtk::ShortcutScope::Managed);
+        let ctrl_h = gtk::Shortcut::new(
+            gtk::ShortcutTrigger::parse_string("<Primary>h"),
+            Some(gtk::NamedAction::new("win.view-history").upcast::<gtk::ShortcutAction>()),
+        );
+        ctrl_h.set_arguments(Some(&"".to_variant()));
+        shortcuts.add_shortcut(ctrl_h);
+        self.add_controller(shortcuts);
         account_action("block-contact", |win, account| {
             win.run_on_entry(account, list_ops::block)
         });
@@ -213,6 +223,9 @@ impl MpWindow {
                 )
             }
         };
+        if std::env::var_os("MARIPOSA_DEBUG").is_some() {
+            eprintln!("mariposa: history of {own}, contact {contact:?}");
+        }
         if let Some(contact) = contact {
             window.open_log(&contact);
         }

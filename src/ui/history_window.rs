@@ -160,6 +160,7 @@ mod imp {
         pub chooser: RefCell<Option<gtk::FileChooserNative>>,
         /// The view follows the bottom (a log just opened) until the user scrolls.
         pub pinned: Cell<bool>,
+        pub stick_queued: Cell<bool>,
     }
 
     #[glib::object_subclass]
@@ -467,11 +468,9 @@ impl MpHistoryWindow {
             }
         });
         let weak = self.downgrade();
-        adj.connect_changed(move |a| {
+        adj.connect_changed(move |_| {
             if let Some(win) = weak.upgrade() {
-                if win.imp().pinned.get() {
-                    a.set_value(a.upper() - a.page_size());
-                }
+                win.stick_to_bottom();
             }
         });
         imp.lines_stack.set_visible_child_name("empty");
@@ -596,6 +595,25 @@ impl MpHistoryWindow {
             .activate_action("list.scroll-to-item", Some(&position.to_variant()));
     }
 
+    /// While pinned, moves the view to the bottom — after the list view's own layout pass (a
+    /// value set from inside it is not taken into account by GTK 4.8's list view).
+    fn stick_to_bottom(&self) {
+        let imp = self.imp();
+        if !imp.pinned.get() || imp.stick_queued.replace(true) {
+            return;
+        }
+        let weak = self.downgrade();
+        glib::idle_add_local_once(move || {
+            let Some(win) = weak.upgrade() else { return };
+            let imp = win.imp();
+            imp.stick_queued.set(false);
+            if imp.pinned.get() {
+                let adj = imp.lines_scroller.vadjustment();
+                adj.set_value(adj.upper() - adj.page_size());
+            }
+        });
+    }
+
     fn maybe_load_older(&self) {
         let imp = self.imp();
         if imp.loading.get() || imp.at_start.get() || imp.current.borrow().is_none() {
@@ -711,9 +729,7 @@ impl MpHistoryWindow {
         if let Some(offset) = imp.pending_hit.take() {
             self.select_line(offset);
         } else if first && n > 0 {
-            let _ = imp
-                .line_list
-                .activate_action("list.scroll-to-item", Some(&(n - 1).to_variant()));
+            self.stick_to_bottom();
         }
         // Still near the top (a short page, or the user kept scrolling): read on.
         let weak = self.downgrade();

@@ -459,6 +459,12 @@ fn smoke_history_window_pages_searches_and_exports() {
         win.lines().n_items() > 0 && !win.is_loading()
     });
     spin(Duration::from_millis(300));
+    // The log opens at its newest line.
+    let adj = win.lines_scroller().vadjustment();
+    wait("the view at the bottom", &|| {
+        adj.upper() > adj.page_size() && adj.value() >= adj.upper() - adj.page_size() - 1.0
+    });
+    spin(Duration::from_millis(300));
     assert_eq!(win.contact().as_deref(), Some("bob@example.com"));
     assert!(win.lines().n_items() as usize >= PAGE_LINES);
     let newest = win

@@ -75,6 +75,15 @@ def write_logs(data_home):
                                 "text": text}) + "\n")
 
 
+def raise_window(s, node):
+    """No window manager here: put the window of `node` on top and give it the keyboard focus
+    (GTK sets the X focus itself when it presents a window, so it does not follow the pointer)."""
+    wid = s.window_of(node)
+    s.xdotool("windowraise", wid)
+    s.xdotool("windowfocus", wid)
+    time.sleep(0.3)
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="mariposa-e2e-history-")
     state = os.path.join(tmp, "state.json")
@@ -92,7 +101,7 @@ def main():
         write_logs(s.env["XDG_DATA_HOME"])
         app_proc = s.spawn([str(cargo_binary("mariposa"))], env={"MARIPOSA_DEBUG": "1"})
         app = s.wait_app(pid=app_proc.pid, timeout=45)
-        main_win = app.find("frame", re.compile("^Mariposa"), timeout=30)
+        main_win = app.find(None, re.compile("^Mariposa"), timeout=30)
         main_win.find("text", "Email address").set_text(ALICE[0])
         main_win.find("password text", "Password").set_text(ALICE[1])
         main_win.find("text", "Server").set_text(server.address)
@@ -103,14 +112,17 @@ def main():
         with MsnpCli(server.address, BOB[0], BOB[1]) as bob:
             bob.wait_event({"event": "status", "status": "NLN"}, timeout=20)
             bob.send(f"msg {ALICE[0]} a live line about the lighthouse <i>now</i>")
-            chat = app.find("frame", f"{BOB[2]} — Conversation", timeout=20)
+            chat = app.find(None, f"{BOB[2]} — Conversation", timeout=20)
             chat.find("label", "a live line about the lighthouse <i>now</i>", timeout=20)
             step("a live line arrives and is shown")
 
             # Ctrl+H in the conversation window opens the history of its contact.
-            s.click_at(chat.find(None, "Message"))
+            message = chat.find(None, "Message")
+            raise_window(s, message)
+            s.click_at(message)
+            print("   screenshot", s.screenshot("chat-before-ctrl-h"))
             s.key("ctrl+h")
-            hist = app.find("frame", f"History — {BOB[2]}", timeout=15)
+            hist = app.find(None, f"History — {BOB[2]}", timeout=15)
             lines = hist.find(None, "History lines")
             lines.find("label", "a live line about the lighthouse <i>now</i>", timeout=15)
             lines.find("label", f"old line {BOB_LINES - 1} with Bob", timeout=10)
@@ -149,7 +161,7 @@ def main():
             time.sleep(0.5)
             print("   screenshot", s.screenshot("history-search"))
             s.click_at(hit)
-            app.find("frame", f"History — {CAROL[2]}", timeout=10)
+            app.find(None, f"History — {CAROL[2]}", timeout=10)
             hist.find(None, "History lines").find(
                 "label", "shall we meet at the lighthouse?", timeout=10)
             hist.find("label", re.compile(r"^3 lines, the whole conversation"), timeout=10)
@@ -157,14 +169,14 @@ def main():
 
             # Back to Bob's log through its search hit, then export it as text.
             s.click_at(results.find("label", re.compile("^Bob Builder: a live line")))
-            app.find("frame", f"History — {BOB[2]}", timeout=10)
+            app.find(None, f"History — {BOB[2]}", timeout=10)
             hist.find("label", re.compile(r"lines loaded|whole conversation"), timeout=10)
             hist.find(None, "Export").click()
             item = app.find(None, "Export as Text…", timeout=10)
             item.click()
             dialog = app.find(None, "Export as Text", timeout=15)
             time.sleep(1.0)
-            name = dialog.find("text", re.compile(r"^Name$"), timeout=10)
+            name = dialog.find("text", re.compile(r"^Name"), timeout=10)
             s.type_text(name, export_path)
             s.key("Return")
             wait_until(lambda: os.path.exists(export_path), 15, "the exported file")
@@ -181,23 +193,26 @@ def main():
             step("export to a text file through the save dialog")
 
             s.key("Escape")
-            app.wait_gone("frame", re.compile("^History"), timeout=10)
+            app.wait_gone(None, re.compile("^History"), timeout=10)
 
             # The contact's menu in the main window: View History.
             row = main_win.find(None, re.compile(f"^{BOB[2]}"), timeout=10)
+            raise_window(s, row)
             s.click_at(row, button=3)
             app.find(None, "View History", timeout=10).click()
-            hist = app.find("frame", f"History — {BOB[2]}", timeout=15)
+            hist = app.find(None, f"History — {BOB[2]}", timeout=15)
             hist.find(None, "History lines").find(
                 "label", "a live line about the lighthouse <i>now</i>", timeout=15)
             step("the contact's menu opens the history")
             s.key("Escape")
-            app.wait_gone("frame", re.compile("^History"), timeout=10)
+            app.wait_gone(None, re.compile("^History"), timeout=10)
 
             # Ctrl+H in the main window: the selected contact's history.
-            s.click_at(main_win.find(None, re.compile(f"^{CAROL[2]}"), timeout=10))
+            row = main_win.find(None, re.compile(f"^{CAROL[2]}"), timeout=10)
+            raise_window(s, row)
+            s.click_at(row)
             s.key("ctrl+h")
-            hist = app.find("frame", f"History — {CAROL[2]}", timeout=15)
+            hist = app.find(None, f"History — {CAROL[2]}", timeout=15)
             hist.find(None, "History lines").find("label", "hi Alice", timeout=15)
             print("   screenshot", s.screenshot("history-from-main"))
             step("Ctrl+H in the main window opens the selected contact's history")
