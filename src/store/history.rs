@@ -525,35 +525,80 @@ pub fn export(log: &Path, title: &str, format: ExportFormat, out: &Path) -> std:
     }
 }
 
+/// What the writer thread does, in order.
+enum Job {
+    Append(PathBuf, Entry),
+    ReadLast(PathBuf, usize, async_channel::Sender<Vec<Entry>>),
+}
+
 /// Appends lines in order on one background thread ("mariposa-history"), so the GTK main thread
-/// never waits for the disk and lines of one log never overtake each other.
+/// never waits for the disk and lines of one log never overtake each other. Reads of the last
+/// lines go through the same thread, so a read asked for before an append never sees it (a
+/// conversation window opened by an incoming line shows that line once, not also as history).
 #[derive(Debug, Clone)]
 pub struct Writer {
-    lines: std::sync::mpsc::Sender<(PathBuf, Entry)>,
+    jobs: std::sync::mpsc::Sender<Job>,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Job::Append(p, _) => write!(f, "Append({})", p.display()),
+            Job::ReadLast(p, n, _) => write!(f, "ReadLast({}, {n})", p.display()),
+        }
+    }
 }
 
 impl Writer {
     /// Starts the writer thread; it ends when every `Writer` clone is dropped.
     pub fn start() -> Self {
-        let (lines, rx) = std::sync::mpsc::channel::<(PathBuf, Entry)>();
+        let (jobs, rx) = std::sync::mpsc::channel::<Job>();
         let spawned = std::thread::Builder::new()
             .name("mariposa-history".into())
             .spawn(move || {
-                for (path, entry) in rx {
-                    if let Err(e) = append(&path, &entry) {
-                        eprintln!("mariposa: cannot write {}: {e}", path.display());
+                for job in rx {
+                    match job {
+                        Job::Append(path, entry) => {
+                            if let Err(e) = append(&path, &entry) {
+                                eprintln!("mariposa: cannot write {}: {e}", path.display());
+                            }
+                        }
+                        Job::ReadLast(path, n, reply) => {
+                            let lines = read_last(&path, n).unwrap_or_else(|e| {
+                                eprintln!("mariposa: cannot read {}: {e}", path.display());
+                                Vec::new()
+                            });
+                            let _ = reply.send_blocking(lines);
+                        }
                     }
                 }
             });
         if let Err(e) = spawned {
             eprintln!("mariposa: no history writer: {e}");
         }
-        Writer { lines }
+        Writer { jobs }
     }
 
     /// Queues a line for `path`.
     pub fn append(&self, path: PathBuf, entry: Entry) {
-        let _ = self.lines.send((path, entry));
+        let _ = self.jobs.send(Job::Append(path, entry));
+    }
+
+    /// The last `n` lines of `path` as they are after every append queued before this call
+    /// (the read is queued now, not when the future is first polled; none if the writer is gone).
+    pub fn read_last(
+        &self,
+        path: PathBuf,
+        n: usize,
+    ) -> impl std::future::Future<Output = Vec<Entry>> + use<> {
+        let (reply, answer) = async_channel::bounded(1);
+        let queued = self.jobs.send(Job::ReadLast(path, n, reply)).is_ok();
+        async move {
+            if !queued {
+                return Vec::new();
+            }
+            answer.recv().await.unwrap_or_default()
+        }
     }
 }
 
@@ -811,6 +856,22 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         assert!(names.iter().all(|n| !n.contains(".tmp-")), "{names:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn reads_through_the_writer_come_in_order_with_appends() {
+        let dir = temp("writer");
+        let path = log_path(&dir, "me@x.com", "bob@x.com");
+        let writer = Writer::start();
+        writer.append(path.clone(), entry(0, "one"));
+        let before = writer.read_last(path.clone(), 20);
+        writer.append(path.clone(), entry(1, "two"));
+        let after = writer.read_last(path.clone(), 20);
+        let (before, after) =
+            gtk::glib::MainContext::new().block_on(async { (before.await, after.await) });
+        assert_eq!(before.len(), 1);
+        assert_eq!(after.len(), 2);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -810,6 +810,15 @@ impl MpHistoryWindow {
                 win.search(&e.text());
             }
         });
+        // Escape clears the search, then closes the window.
+        let weak = self.downgrade();
+        imp.search_entry.connect_stop_search(move |e| {
+            if !e.text().is_empty() {
+                e.set_text("");
+            } else if let Some(win) = weak.upgrade() {
+                win.close();
+            }
+        });
         // Enter opens the newest hit.
         let weak = self.downgrade();
         imp.search_entry.connect_activate(move |_| {

@@ -917,15 +917,24 @@ impl MpWindow {
         );
     }
 
-    /// Shows the last lines of the log, read on a worker thread.
+    /// Shows the last lines of the log, read on the log writer's thread (in order with the
+    /// lines being appended, so the line that opened the window is not also shown as history).
     fn load_history(&self, chat: &MpChatWindow) {
         let Some(path) = self.history_path(&chat.account()) else {
             return;
         };
+        let writer = self
+            .imp()
+            .history
+            .borrow_mut()
+            .get_or_insert_with(history::Writer::start)
+            .clone();
+        // Queued now, before the line that opened the window is appended.
+        let read = writer.read_last(path, HISTORY_LINES);
         let weak = chat.downgrade();
         glib::spawn_future_local(async move {
-            let read = gio::spawn_blocking(move || history::read_last(&path, HISTORY_LINES)).await;
-            if let (Ok(Ok(entries)), Some(chat)) = (read, weak.upgrade()) {
+            let entries = read.await;
+            if let Some(chat) = weak.upgrade() {
                 chat.prepend_history(&entries);
             }
         });
