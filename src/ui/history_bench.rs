@@ -99,11 +99,13 @@ fn bench_history_10000_lines() {
     let contact = "bob@bench.invalid";
     let bytes = write_log(&history::log_path(&dir, own, contact));
     // A bare window first, so the baseline includes GTK's own start-up.
+    let t_bare = Instant::now();
     let bare = gtk::Window::new();
     bare.set_default_size(820, 580);
     bare.present();
     spin_until(Duration::from_secs(5), || bare.is_mapped());
     wait_painted(&bare);
+    let bare_frame = t_bare.elapsed();
     let rss_bare = status_kib("VmRSS:");
     bare.destroy();
 
@@ -118,10 +120,12 @@ fn bench_history_10000_lines() {
     assert!(spin_until(Duration::from_secs(20), || {
         win.lines().n_items() > 0 && !win.is_loading()
     }));
+    let adj = win.lines_scroller().vadjustment();
+    let at_bottom = spin_until(Duration::from_secs(5), || {
+        adj.upper() > adj.page_size() && adj.value() + adj.page_size() >= adj.upper() - 1.0
+    });
     wait_painted(&win);
     let newest_shown = t0.elapsed();
-    let adj = win.lines_scroller().vadjustment();
-    let at_bottom = adj.value() + adj.page_size() >= adj.upper() - 1.0;
 
     // Scroll to the top as a user dragging the scrollbar up would: one jump per frame.
     let t1 = Instant::now();
@@ -139,6 +143,30 @@ fn bench_history_10000_lines() {
     spin_until(Duration::from_millis(300), || false);
     let peak = status_kib("VmHWM:");
     let rss = status_kib("VmRSS:");
+    // Everything loaded: scroll down through the whole log, timing each frame.
+    let mut scroll_frames = Vec::new();
+    let steps = 60;
+    for i in 0..=steps {
+        let t = Instant::now();
+        let bottom = adj.upper() - adj.page_size();
+        adj.set_value(bottom * f64::from(i) / f64::from(steps));
+        wait_painted(&win);
+        scroll_frames.push(t.elapsed());
+    }
+    // Wheel-like scrolling: about three lines per frame, 120 frames up from the bottom.
+    let mut wheel_frames = Vec::new();
+    for _ in 0..120 {
+        let t = Instant::now();
+        adj.set_value((adj.value() - 120.0).max(0.0));
+        wait_painted(&win);
+        wheel_frames.push(t.elapsed());
+    }
+    wheel_frames.sort();
+    let wheel_median = wheel_frames[wheel_frames.len() / 2];
+    let wheel_p95 = wheel_frames[wheel_frames.len() * 95 / 100];
+    scroll_frames.sort();
+    let scroll_median = scroll_frames[scroll_frames.len() / 2];
+    let scroll_worst = scroll_frames[scroll_frames.len() - 1];
     frames.sort();
     let median = frames.get(frames.len() / 2).copied().unwrap_or_default();
     let worst = frames.last().copied().unwrap_or_default();
@@ -149,11 +177,15 @@ fn bench_history_10000_lines() {
         bytes as f64 / 1_048_576.0
     );
     println!(
+        "  first frame of a bare window    {:>8.1} ms",
+        ms(bare_frame)
+    );
+    println!(
         "  first frame of the window       {:>8.1} ms",
         ms(first_frame)
     );
     println!(
-        "  newest lines shown              {:>8.1} ms  (view at the bottom: {at_bottom})",
+        "  newest lines at the bottom      {:>8.1} ms  (reached: {at_bottom})",
         ms(newest_shown)
     );
     println!(
@@ -162,6 +194,17 @@ fn bench_history_10000_lines() {
         frames.len(),
         ms(median),
         ms(worst)
+    );
+    println!(
+        "  scrolling all {LINES} lines       {:>8.1} ms median frame, {:.1} ms worst ({} frames)",
+        ms(scroll_median),
+        ms(scroll_worst),
+        scroll_frames.len()
+    );
+    println!(
+        "  wheel scrolling (120 px/frame)  {:>8.1} ms median frame, {:.1} ms 95th percentile",
+        ms(wheel_median),
+        ms(wheel_p95)
     );
     println!("  RSS, bare GTK window            {:>8} KiB", rss_bare);
     println!(

@@ -18,7 +18,7 @@ use crate::model::message::{MessageKind, MpMessage};
 use crate::store::history::{self, ExportFormat};
 
 /// Lines read per page.
-pub const PAGE_LINES: usize = 400;
+pub const PAGE_LINES: usize = 1000;
 /// Search hits kept (the newest).
 pub const SEARCH_LIMIT: usize = 500;
 /// Longest text shown for one line (a longer one is cut, the log keeps it whole).
@@ -670,6 +670,7 @@ impl MpHistoryWindow {
 
     fn prepend_lines(&self, lines: Vec<Prepared>, start: u64, skipped: usize, first: bool) {
         let imp = self.imp();
+        let t = std::time::Instant::now();
         imp.loaded_from.set(start);
         imp.at_start.set(start == 0);
         if first && imp.pending_hit.get().is_none() {
@@ -695,9 +696,17 @@ impl MpHistoryWindow {
                     .upcast()
             })
             .collect();
+        let built = t.elapsed();
         let store = self.lines();
         store.splice(0, 0, &items);
         let n = store.n_items();
+        if std::env::var_os("MARIPOSA_DEBUG").is_some() {
+            eprintln!(
+                "mariposa: history page of {} lines: objects {built:?}, in the view {:?}",
+                items.len(),
+                t.elapsed()
+            );
+        }
         let mut status = if imp.at_start.get() {
             ngettext_f(
                 "{} line, the whole conversation",

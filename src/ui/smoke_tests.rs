@@ -196,6 +196,7 @@ fn smoke_main_window_builds_with_its_actions() {
         "unblock-contact",
         "move-contact",
         "copy-contact",
+        "view-history",
     ] {
         assert!(win.lookup_action(action).is_some(), "{action}");
     }
@@ -438,7 +439,7 @@ fn smoke_history_window_pages_searches_and_exports() {
     let dir = std::env::temp_dir().join(format!("mariposa-smoke-history-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let own = "me@example.com";
-    write_log(&dir, own, "bob@example.com", 1000, true);
+    write_log(&dir, own, "bob@example.com", 2500, true);
     write_log(&dir, own, "carol@example.com", 30, false);
     let names = std::collections::HashMap::from([(
         "bob@example.com".to_string(),
@@ -486,7 +487,7 @@ fn smoke_history_window_pages_searches_and_exports() {
     let adj = win.lines_scroller().vadjustment();
     wait("the first line", &|| {
         adj.set_value(0.0);
-        win.reached_start() && win.lines().n_items() == 1000
+        win.reached_start() && win.lines().n_items() == 2500
     });
     let first = win
         .lines()
@@ -499,14 +500,14 @@ fn smoke_history_window_pages_searches_and_exports() {
     // Search across both logs; a hit opens its log with the line selected.
     win.search("LIGHTHOUSE");
     wait("the hits", &|| win.results().n_items() > 0);
-    assert_eq!(win.results().n_items(), 11);
+    assert_eq!(win.results().n_items(), 26);
     win.open_log("carol@example.com");
     wait("carol's log", &|| {
         win.lines().n_items() == 30 && !win.is_loading()
     });
     let hit = win
         .results()
-        .item(9)
+        .item(24)
         .and_downcast::<super::history_window::MpHistoryHit>()
         .expect("hit");
     assert_eq!(hit.contact(), "bob@example.com");
@@ -523,7 +524,7 @@ fn smoke_history_window_pages_searches_and_exports() {
     let out = dir.join("bob.html");
     win.export_to(ExportFormat::Html, &out);
     wait("the export", &|| {
-        win.status_text().starts_with("Exported 1000 lines")
+        win.status_text().starts_with("Exported 2500 lines")
     });
     let html = std::fs::read_to_string(&out).expect("exported");
     assert!(html.contains("&lt;b&gt;not bold&lt;/b&gt; &amp;amp;"));
