@@ -6,7 +6,7 @@ writes (JSON Lines, one file per contact): 3,000 lines with Bob, a few with Caro
 in, Bob (msnp-cli) sends a live line, which the app logs and shows in a conversation window.
 Ctrl+H in that window opens the history on Bob's log with the live line at the bottom; the
 search finds a word in Carol's log and opening the hit shows it in its log; the log is exported
-to a text file through the save dialog and the file is checked; the contact's menu "View
+to text and HTML files through the save dialog and both files are checked; the contact's menu "View
 History" and Ctrl+H in the main window open the window too.
 
     xvfb-run -a -s "-screen 0 1024x768x24 -noreset" dbus-run-session -- /usr/bin/python3 tests/e2e/test_history.py
@@ -197,7 +197,25 @@ def main():
             stamped = [l for l in text.splitlines() if l.startswith("[")]
             assert len(stamped) == BOB_LINES + 1, len(stamped)
             print("   exported", len(text.splitlines()), "lines")
-            step("export to a text file through the save dialog")
+
+            # The same as HTML: every text escaped, formatting as inline styles.
+            html_path = os.path.join(os.path.dirname(export_path), "bob.html")
+            raise_window(s, hist.find(None, "History lines"))
+            hist.find(None, "Export").click()
+            app.find(None, "Export as HTML…", timeout=10).click()
+            dialog = app.find(None, "Export as HTML", timeout=15)
+            time.sleep(1.0)
+            s.type_text(dialog.find("text", re.compile(r"^Name"), timeout=10), html_path)
+            s.key("Return")
+            wait_until(lambda: os.path.exists(html_path), 15, "the exported HTML file")
+            with open(html_path, encoding="utf-8") as f:
+                html = f.read()
+            assert "the very first line &lt;b&gt;not bold&lt;/b&gt; &amp;amp;" in html, html[:800]
+            assert "a live line about the lighthouse &lt;i&gt;now&lt;/i&gt;" in html
+            assert "<i>" not in html and "<b>" not in html
+            assert 'style="font-family:&#39;Serif&#39;;font-weight:bold;color:#ff0000;"' in html
+            assert html.rstrip().endswith("</html>")
+            step("export to text and HTML files through the save dialog")
 
             s.key("Escape")
             app.wait_gone(None, re.compile("^History"), timeout=10)
