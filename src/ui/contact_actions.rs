@@ -203,7 +203,11 @@ impl MpWindow {
                 .filter(|h| h.own().eq_ignore_ascii_case(&own))
         });
         let window = match existing {
-            Some(w) => w,
+            Some(w) => {
+                // Logs may have been started since it opened.
+                w.reload_logs();
+                w
+            }
             None => {
                 let names = bridge
                     .map(|b| {

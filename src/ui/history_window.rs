@@ -527,8 +527,10 @@ impl MpHistoryWindow {
         self.imp().export_button.set_sensitive(enabled);
     }
 
-    /// Shows the log of `contact` from its newest lines (raised by "View History").
+    /// Shows the log of `contact` from its newest lines, read afresh (lines written since it
+    /// was last shown included).
     pub fn open_log(&self, contact: &str) {
+        self.imp().current.replace(None);
         self.show_log(contact, None);
     }
 
