@@ -309,6 +309,7 @@ impl MpChatWindow {
                 let name = if e.own { me.as_str() } else { e.name.as_str() };
                 let m = MpMessage::new(kind, name, &e.text);
                 m.set_history(true);
+                m.set_format(e.format.as_str());
                 let time = glib::DateTime::from_unix_local(e.time)
                     .and_then(|t| t.format("%H:%M"))
                     .map(|s| s.to_string())
