@@ -10,8 +10,10 @@ use gtk::subclass::prelude::*;
 
 use crate::config::{self, APP_ID, VERSION};
 use crate::i18n::gettext;
+use crate::model::transfer::Response;
 use crate::store::secret;
 use crate::store::settings::{self, Settings, Writer};
+use crate::ui::preferences::ListAction;
 use crate::ui::{MpPreferencesWindow, MpWindow};
 
 mod imp {
@@ -24,6 +26,8 @@ mod imp {
         pub settings: RefCell<Settings>,
         pub settings_problem: RefCell<Option<String>>,
         pub writer: RefCell<Option<Writer>>,
+        /// The demo server's CA certificate file (removed at shutdown).
+        pub demo_ca: RefCell<Option<std::path::PathBuf>>,
     }
 
     #[glib::object_subclass]
@@ -125,6 +129,9 @@ mod imp {
             if let Some(server) = self.server.take() {
                 server.shutdown();
             }
+            if let Some(path) = self.demo_ca.take() {
+                let _ = std::fs::remove_file(path);
+            }
             self.parent_shutdown();
         }
     }
@@ -204,7 +211,22 @@ impl MpApplication {
                 }
             })
             .build();
+        let transfer_action = |name: &str, response: Response| {
+            gio::ActionEntry::builder(name)
+                .parameter_type(Some(glib::VariantTy::UINT64))
+                .activate(move |app: &Self, _, param| {
+                    let id = param.and_then(|p| p.get::<u64>());
+                    if let (Some(win), Some(id)) = (app.main_window(), id) {
+                        win.respond_to_transfer(id, response);
+                    }
+                })
+                .build()
+        };
+        let accept_file = transfer_action("accept-file", Response::Accept);
+        let decline_file = transfer_action("decline-file", Response::Decline);
         self.add_action_entries([
+            accept_file,
+            decline_file,
             quit,
             about,
             preferences,
@@ -363,18 +385,50 @@ impl MpApplication {
             ..msnp_server::Config::loopback(vec![])
         };
         // Binding loopback listeners and starting the server thread takes milliseconds.
-        match msnp_server::Server::start(config) {
-            Ok(server) => {
-                let addr = server.ns_addr().to_string();
-                self.imp().server.replace(Some(server));
-                win.set_title(Some(&gettext("Mariposa (Demo)")));
-                win.sign_in_demo(&addr);
+        let server = match msnp_server::Server::start(config) {
+            Ok(server) => server,
+            Err(e) => {
+                win.sign_in_page().show_error(&crate::i18n::gettext_f(
+                    "The demo server could not start: {}",
+                    &[&e.to_string()],
+                ));
+                return;
             }
-            Err(e) => win.sign_in_page().show_error(&crate::i18n::gettext_f(
-                "The demo server could not start: {}",
-                &[&e.to_string()],
-            )),
-        }
+        };
+        let addr = server.ns_addr().to_string();
+        let nexus = server.nexus_url();
+        let pem = server.ca_pem().map(str::to_string);
+        self.imp().server.replace(Some(server));
+        win.set_title(Some(&gettext("Mariposa (Demo)")));
+        let Some(pem) = pem else {
+            // No HTTPS endpoints: the demo signs in with MSNP7 (Automatic falls back).
+            win.sign_in_demo(&addr, None, None);
+            return;
+        };
+        // The demo server's Passport endpoints use a CA made at its start: the engine trusts it
+        // (for this session only) through a file in the runtime directory.
+        let path = demo_ca_path();
+        self.imp().demo_ca.replace(Some(path.clone()));
+        let weak = win.downgrade();
+        glib::spawn_future_local(async move {
+            let p = path.clone();
+            let written = gio::spawn_blocking(move || {
+                if let Some(dir) = p.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                std::fs::write(&p, pem)
+            })
+            .await;
+            let Some(win) = weak.upgrade() else { return };
+            match written {
+                Ok(Ok(())) => win.sign_in_demo(&addr, nexus, Some(path)),
+                Ok(Err(e)) => {
+                    eprintln!("mariposa: cannot write {}: {e}", path.display());
+                    win.sign_in_demo(&addr, None, None);
+                }
+                Err(_) => win.sign_in_demo(&addr, None, None),
+            }
+        });
     }
 
     // ----- dialogs ------------------------------------------------------------------------------
@@ -413,6 +467,12 @@ impl MpApplication {
                     }
                 }
             });
+        let weak = self.downgrade();
+        prefs.set_download_folder(&s.download_folder(), move |path| {
+            if let Some(app) = weak.upgrade() {
+                app.update_settings(|s| s.download_dir = path.to_string_lossy().into_owned());
+            }
+        });
         if let Some(bridge) = self.main_window().and_then(|w| w.bridge()) {
             let settings = bridge
                 .state()
@@ -427,6 +487,39 @@ impl MpApplication {
                         bridge.set_privacy(privacy, add_prompt);
                     }
                 });
+                let weak = std::rc::Rc::downgrade(&bridge);
+                let app = self.downgrade();
+                prefs.set_lists(
+                    move || {
+                        let bridge = weak.upgrade()?;
+                        let state = bridge.state().borrow();
+                        let list = state.list.as_ref()?;
+                        // Named as in the contact list (the presence name when known).
+                        Some(
+                            list.contacts
+                                .values()
+                                .map(|e| {
+                                    let mut e = e.clone();
+                                    if let Some(c) = state.roster.get(&e.account) {
+                                        e.name = c.display_name().to_string();
+                                    }
+                                    e
+                                })
+                                .collect(),
+                        )
+                    },
+                    move |action, account| {
+                        let Some(win) = app.upgrade().and_then(|a| a.main_window()) else {
+                            return;
+                        };
+                        let name = match action {
+                            ListAction::Block => "block-contact",
+                            ListAction::Allow => "unblock-contact",
+                            ListAction::Remove => "remove-contact",
+                        };
+                        ActionGroupExt::activate_action(&win, name, Some(&account.to_variant()));
+                    },
+                );
             }
         }
         if let Some(win) = self.main_window() {
@@ -435,4 +528,12 @@ impl MpApplication {
         prefs.set_application(Some(self));
         prefs.present();
     }
+}
+
+/// Where the demo server's CA certificate is written: the user's runtime directory (private to
+/// the user), one file per process.
+fn demo_ca_path() -> std::path::PathBuf {
+    glib::user_runtime_dir()
+        .join("mariposa")
+        .join(format!("demo-ca-{}.pem", std::process::id()))
 }

@@ -9,12 +9,16 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use gtk::glib;
-use msnp::client::{self, ClientConfig, Event, Request};
+use std::path::PathBuf;
+
+use msnp::client::{self, ClientConfig, Event, Request, TransferId};
 use msnp::proto::command::{AckMode, Status};
 use msnp::proto::ns::NsRequest;
 use msnp::proto::payload;
 
+use crate::i18n::gettext;
 use crate::model::account::{AccountState, Effect};
+use crate::model::transfer::MpTransfer;
 use crate::model::ContactListModel;
 
 /// Most events applied in one batch, so a flood cannot starve the main loop.
@@ -26,6 +30,10 @@ pub struct SessionBridge {
     state: Rc<RefCell<AccountState>>,
     model: ContactListModel,
     next_id: Cell<u64>,
+    /// The next id of a file the user sends (the engine numbers incoming offers itself).
+    next_transfer: Cell<TransferId>,
+    /// Every file transfer of this session, oldest first.
+    transfers: RefCell<Vec<MpTransfer>>,
     running: Cell<bool>,
     events: async_channel::Receiver<Event>,
 }
@@ -65,6 +73,8 @@ impl SessionBridge {
             state,
             model,
             next_id: Cell::new(1),
+            next_transfer: Cell::new(1),
+            transfers: RefCell::new(Vec::new()),
             running: Cell::new(true),
             events: session.events.clone(),
         });
@@ -87,6 +97,7 @@ impl SessionBridge {
                 on_effects(&bridge, effects);
                 if stopped {
                     bridge.running.set(false);
+                    bridge.end_transfers(&gettext("the connection ended"));
                     break;
                 }
             }
@@ -238,8 +249,69 @@ impl SessionBridge {
         id
     }
 
-    /// Signs out and stops the engine.
+    /// Offers the file at `path` to `to`; returns the transfer id the events will name.
+    pub fn send_file(&self, to: &str, path: PathBuf) -> TransferId {
+        let transfer = self.next_transfer.get();
+        self.next_transfer.set(transfer + 1);
+        self.send(Request::SendFile {
+            transfer,
+            to: to.to_string(),
+            path,
+        });
+        transfer
+    }
+
+    /// Accepts an offered file into the folder `dir` (the engine never overwrites a file).
+    pub fn accept_file(&self, transfer: TransferId, dir: PathBuf) {
+        self.send(Request::AcceptFile { transfer, dir });
+    }
+
+    /// Declines an offered file.
+    pub fn decline_file(&self, transfer: TransferId) {
+        self.send(Request::DeclineFile { transfer });
+    }
+
+    /// Stops a transfer in either direction.
+    pub fn cancel_transfer(&self, transfer: TransferId) {
+        self.send(Request::CancelTransfer { transfer });
+    }
+
+    /// Remembers the model of a transfer.
+    pub fn add_transfer(&self, transfer: &MpTransfer) {
+        self.transfers.borrow_mut().push(transfer.clone());
+    }
+
+    /// The transfer with this id.
+    pub fn transfer(&self, id: TransferId) -> Option<MpTransfer> {
+        self.transfers
+            .borrow()
+            .iter()
+            .find(|t| t.id() == id)
+            .cloned()
+    }
+
+    /// The transfers with the contact `account`, oldest first.
+    pub fn transfers_with(&self, account: &str) -> Vec<MpTransfer> {
+        let key = msnp::proto::contacts::account_key(account);
+        self.transfers
+            .borrow()
+            .iter()
+            .filter(|t| msnp::proto::contacts::account_key(&t.peer()) == key)
+            .cloned()
+            .collect()
+    }
+
+    /// Ends the transfers still running (their engine is going away).
+    fn end_transfers(&self, reason: &str) {
+        let transfers = self.transfers.borrow().clone();
+        for t in transfers {
+            t.failed(reason);
+        }
+    }
+
+    /// Signs out and stops the engine. Transfers still running end with it.
     pub fn shutdown(&self) {
+        self.end_transfers(&gettext("you signed out"));
         self.send(Request::Shutdown);
     }
 

@@ -6,9 +6,10 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use msnp::client::{ConversationId, Event};
+use msnp::client::{ConversationId, Event, TransferId};
 use msnp::proto::command::{AddPrompt, Status};
 use msnp::proto::contacts::ContactList;
+use msnp::proto::msnp8::Dialect;
 use msnp::proto::ns::{LoginError, NsEvent, SignOutReason};
 use msnp::proto::payload::{decode_encoded_words, Payload};
 
@@ -73,6 +74,8 @@ pub enum Effect {
     OwnName(String),
     /// The lists were synchronised (save the cache).
     ListSynced(Box<ContactList>),
+    /// A change to the lists was confirmed with a new list version (save the cache).
+    ListChanged,
     /// A conversation exists.
     ConversationOpened {
         conversation: ConversationId,
@@ -112,8 +115,37 @@ pub enum Effect {
     AddRequestAnswered { account: String },
     /// Something the user asked for was refused or failed.
     Error(String),
+    /// A contact offers a file (`name` is already cleaned by the engine).
+    FileOffered {
+        transfer: TransferId,
+        from: String,
+        name: String,
+        size: u64,
+    },
+    /// A file transfer moved on.
+    Transfer {
+        transfer: TransferId,
+        update: TransferUpdate,
+    },
     /// The engine ended.
     Stopped,
+}
+
+/// What happened to a file transfer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransferUpdate {
+    /// Bytes start to flow.
+    Started,
+    /// `bytes` of `total` moved.
+    Progress { bytes: u64, total: u64 },
+    /// The file is complete (`path`: the saved or the sent file).
+    Completed { path: String, confirmed: bool },
+    /// The contact declined the offer.
+    Declined,
+    /// It failed (the engine's words).
+    Failed(String),
+    /// Cancelled by the contact (`by_peer`) or this side.
+    Cancelled { by_peer: bool },
 }
 
 /// The outcome of one batch of events.
@@ -148,6 +180,8 @@ pub struct AccountState {
     pub list: Option<ContactList>,
     /// "Added you" requests not answered yet: key → (account, name).
     pub pending_requests: std::collections::BTreeMap<String, (String, String)>,
+    /// The protocol version of the current (or last) session.
+    pub dialect: Option<Dialect>,
     online_since: Option<Instant>,
     notices: Vec<Instant>,
     ever_signed_in: bool,
@@ -170,6 +204,7 @@ impl AccountState {
             inbox_url: String::new(),
             list: cache.cloned(),
             pending_requests: Default::default(),
+            dialect: None,
             online_since: None,
             notices: Vec::new(),
             ever_signed_in: false,
@@ -263,15 +298,53 @@ impl AccountState {
                 conversation,
                 account,
             }),
-            // File transfers have no window yet (the file-transfer issue builds it); an offer is
-            // left unanswered and the sender's own time limit withdraws it.
-            Event::FileOffered { .. }
-            | Event::TransferStarted { .. }
-            | Event::TransferProgress { .. }
-            | Event::TransferCompleted { .. }
-            | Event::TransferDeclined { .. }
-            | Event::TransferFailed { .. }
-            | Event::TransferCancelled { .. } => {}
+            Event::FileOffered {
+                transfer,
+                from,
+                name,
+                size,
+                ..
+            } => fx.push(Effect::FileOffered {
+                transfer,
+                from,
+                name,
+                size,
+            }),
+            Event::TransferStarted { transfer } => fx.push(Effect::Transfer {
+                transfer,
+                update: TransferUpdate::Started,
+            }),
+            Event::TransferProgress {
+                transfer,
+                bytes,
+                total,
+            } => fx.push(Effect::Transfer {
+                transfer,
+                update: TransferUpdate::Progress { bytes, total },
+            }),
+            Event::TransferCompleted {
+                transfer,
+                path,
+                confirmed,
+            } => fx.push(Effect::Transfer {
+                transfer,
+                update: TransferUpdate::Completed {
+                    path: path.to_string_lossy().into_owned(),
+                    confirmed,
+                },
+            }),
+            Event::TransferDeclined { transfer } => fx.push(Effect::Transfer {
+                transfer,
+                update: TransferUpdate::Declined,
+            }),
+            Event::TransferFailed { transfer, reason } => fx.push(Effect::Transfer {
+                transfer,
+                update: TransferUpdate::Failed(reason),
+            }),
+            Event::TransferCancelled { transfer, by_peer } => fx.push(Effect::Transfer {
+                transfer,
+                update: TransferUpdate::Cancelled { by_peer },
+            }),
             Event::Message {
                 conversation,
                 from,
@@ -311,8 +384,10 @@ impl AccountState {
             NsEvent::SignedIn {
                 display_name,
                 account,
+                dialect,
                 ..
             } => {
+                self.dialect = Some(dialect);
                 let again = self.ever_signed_in;
                 self.ever_signed_in = true;
                 self.phase = Phase::Online;
@@ -360,6 +435,14 @@ impl AccountState {
                         .changed
                         .insert(msnp::proto::contacts::account_key(&account));
                     batch.relayout = true;
+                }
+            }
+            NsEvent::ListVersion { version } => {
+                if let Some(list) = self.list.as_mut() {
+                    if list.version != version {
+                        list.version = version;
+                        batch.effects.push(Effect::ListChanged);
+                    }
                 }
             }
             NsEvent::GroupsChanged { groups } => {
@@ -563,7 +646,9 @@ pub fn describe_login_error(error: &LoginError) -> (FailureKind, String) {
         ),
         LoginError::VersionRefused => (
             FailureKind::Protocol,
-            gettext("The server refused the protocol version (MSNP7) this app speaks."),
+            gettext(
+                "The server supports none of the protocol versions offered. Check the protocol under Advanced.",
+            ),
         ),
         LoginError::NoAuthMethod => (
             FailureKind::Protocol,
@@ -652,6 +737,22 @@ mod tests {
     }
 
     #[test]
+    fn a_new_list_version_is_kept_for_the_cache() {
+        let mut s = AccountState::new("me@example.com", None);
+        let t0 = Instant::now();
+        signed_in(&mut s, t0);
+        let v = s.list.as_ref().unwrap().version;
+        let b = s.apply_batch([ns(NsEvent::ListVersion { version: v + 3 })], t0);
+        assert_eq!(b.effects, vec![Effect::ListChanged]);
+        assert_eq!(s.list.as_ref().unwrap().version, v + 3);
+        let b = s.apply_batch([ns(NsEvent::ListVersion { version: v + 3 })], t0);
+        assert!(
+            b.effects.is_empty(),
+            "the same version again changes nothing"
+        );
+    }
+
+    #[test]
     fn a_sign_in_burst_is_one_batch_without_online_notices() {
         let mut s = AccountState::new("me@example.com", None);
         let t0 = Instant::now();
@@ -666,6 +767,7 @@ mod tests {
             .any(|e| matches!(e, Effect::ContactOnline { .. })));
         assert_eq!(s.phase, Phase::Online);
         assert_eq!(s.roster.online_count(), 1);
+        assert_eq!(s.dialect, Some(msnp::proto::msnp8::Dialect::Msnp7));
     }
 
     #[test]
@@ -929,6 +1031,67 @@ mod tests {
                 text: "hi <i>there</i>".into(),
                 format: String::new(),
             }]
+        );
+    }
+
+    #[test]
+    fn transfer_events_become_effects() {
+        let mut s = AccountState::new("me@example.com", None);
+        let b = s.apply_batch(
+            [
+                Event::FileOffered {
+                    transfer: 1 << 32,
+                    conversation: 3,
+                    from: "bob@example.com".into(),
+                    cookie: 42,
+                    name: "notes.txt".into(),
+                    size: 2045,
+                },
+                Event::TransferProgress {
+                    transfer: 1,
+                    bytes: 10,
+                    total: 20,
+                },
+                Event::TransferCompleted {
+                    transfer: 1,
+                    path: "/tmp/x".into(),
+                    confirmed: false,
+                },
+                Event::TransferCancelled {
+                    transfer: 2,
+                    by_peer: true,
+                },
+            ],
+            Instant::now(),
+        );
+        assert_eq!(
+            b.effects,
+            [
+                Effect::FileOffered {
+                    transfer: 1 << 32,
+                    from: "bob@example.com".into(),
+                    name: "notes.txt".into(),
+                    size: 2045,
+                },
+                Effect::Transfer {
+                    transfer: 1,
+                    update: TransferUpdate::Progress {
+                        bytes: 10,
+                        total: 20
+                    },
+                },
+                Effect::Transfer {
+                    transfer: 1,
+                    update: TransferUpdate::Completed {
+                        path: "/tmp/x".into(),
+                        confirmed: false
+                    },
+                },
+                Effect::Transfer {
+                    transfer: 2,
+                    update: TransferUpdate::Cancelled { by_peer: true },
+                },
+            ]
         );
     }
 

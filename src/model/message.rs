@@ -7,6 +7,8 @@ use gtk::glib;
 use gtk::glib::prelude::*;
 use gtk::glib::subclass::prelude::*;
 
+use super::transfer::MpTransfer;
+
 /// Who wrote a line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u32)]
@@ -79,6 +81,9 @@ mod imp {
         /// Opaque formatting (`X-MMS-IM-Format` value), empty for none.
         #[property(get, set)]
         pub format: RefCell<String>,
+        /// The file transfer this line shows (its invitation line), if any.
+        #[property(get, set, nullable)]
+        pub transfer: RefCell<Option<MpTransfer>>,
     }
 
     #[glib::object_subclass]
@@ -112,6 +117,16 @@ impl MpMessage {
             .property("sender", sender)
             .property("text", text)
             .property("time", now_hhmm())
+            .build()
+    }
+
+    /// A system line showing the file transfer `transfer`.
+    pub fn for_transfer(transfer: &MpTransfer) -> Self {
+        glib::Object::builder()
+            .property("kind", MessageKind::System as u32)
+            .property("text", transfer.title())
+            .property("time", now_hhmm())
+            .property("transfer", transfer)
             .build()
     }
 

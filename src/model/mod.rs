@@ -1,6 +1,6 @@
 //! Models: plain data and reducers (`roster`, `account`, `idle`, `presence`: no GTK, tested
 //! without a display) and the GObjects the views bind to (`contact`, `group`, `contact_list`,
-//! `conversation`, `message`).
+//! `conversation`, `message`, `transfer`).
 
 pub mod account;
 pub mod contact;
@@ -13,6 +13,7 @@ pub mod message;
 pub mod presence;
 pub mod rich_text;
 pub mod roster;
+pub mod transfer;
 
 pub use contact::MpContact;
 pub use contact_list::ContactListModel;

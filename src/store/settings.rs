@@ -8,6 +8,8 @@ use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 
+use msnp::proto::msnp8::ProtocolChoice;
+
 use super::{keep_aside, write_atomic};
 use crate::config::DEFAULT_SERVER;
 
@@ -28,6 +30,16 @@ pub struct AccountSettings {
     pub remember_password: bool,
     /// Sign in at start-up (needs the remembered password).
     pub auto_sign_in: bool,
+    /// Which protocol versions to offer (advanced; files from before it, or with a value this
+    /// version does not know, load as Automatic).
+    #[serde(deserialize_with = "lenient_protocol")]
+    pub protocol: ProtocolChoice,
+}
+
+/// Reads a protocol choice; an unknown value becomes Automatic instead of failing the file.
+fn lenient_protocol<'de, D: serde::Deserializer<'de>>(d: D) -> Result<ProtocolChoice, D::Error> {
+    let value = serde_json::Value::deserialize(d)?;
+    Ok(serde_json::from_value(value).unwrap_or_default())
 }
 
 impl Default for AccountSettings {
@@ -38,6 +50,7 @@ impl Default for AccountSettings {
             status: "NLN".into(),
             remember_password: false,
             auto_sign_in: false,
+            protocol: ProtocolChoice::Auto,
         }
     }
 }
@@ -62,6 +75,8 @@ pub struct Settings {
     pub window_height: i32,
     /// Main window maximised.
     pub window_maximized: bool,
+    /// Where received files are saved; empty: the XDG Downloads folder.
+    pub download_dir: String,
 }
 
 impl Default for Settings {
@@ -75,6 +90,7 @@ impl Default for Settings {
             window_width: 380,
             window_height: 720,
             window_maximized: false,
+            download_dir: String::new(),
         }
     }
 }
@@ -85,6 +101,15 @@ impl Settings {
         self.accounts.first().cloned().unwrap_or_default()
     }
 
+    /// The folder received files go to: the chosen one, else the XDG Downloads folder, else
+    /// `~/Downloads`.
+    pub fn download_folder(&self) -> PathBuf {
+        if !self.download_dir.trim().is_empty() {
+            return PathBuf::from(&self.download_dir);
+        }
+        default_download_folder()
+    }
+
     /// Puts `account` first, replacing an older entry for the same address.
     pub fn remember_account(&mut self, account: AccountSettings) {
         self.accounts
@@ -92,6 +117,14 @@ impl Settings {
         self.accounts.insert(0, account);
         self.accounts.truncate(20);
     }
+}
+
+/// The XDG Downloads folder (`user-dirs.dirs`), else `~/Downloads`, else the temporary folder.
+pub fn default_download_folder() -> PathBuf {
+    gtk::glib::user_special_dir(gtk::glib::UserDirectory::Downloads)
+        .filter(|d| d.is_absolute())
+        .or_else(|| directories::BaseDirs::new().map(|b| b.home_dir().join("Downloads")))
+        .unwrap_or_else(std::env::temp_dir)
 }
 
 /// What loading found.
@@ -235,6 +268,55 @@ mod tests {
         assert_eq!(s.accounts.len(), 2);
         write_atomic(&path, &serde_json::to_vec_pretty(&s).unwrap()).unwrap();
         assert_eq!(load(&path).settings, s);
+    }
+
+    #[test]
+    fn the_protocol_choice_round_trips_and_defaults_to_automatic() {
+        let path = temp("protocol");
+        // A file written before the setting existed.
+        std::fs::write(
+            &path,
+            br#"{"version": 1, "accounts": [{"email": "a@example.com", "server": "h:1863",
+                "status": "NLN", "remember_password": false, "auto_sign_in": false}]}"#,
+        )
+        .unwrap();
+        let l = load(&path);
+        assert!(l.problem.is_none());
+        assert_eq!(l.settings.accounts[0].protocol, ProtocolChoice::Auto);
+        assert_eq!(l.settings.last_account().protocol, ProtocolChoice::Auto);
+        for choice in [
+            ProtocolChoice::Msnp8Only,
+            ProtocolChoice::Msnp7Only,
+            ProtocolChoice::Auto,
+        ] {
+            let mut s = l.settings.clone();
+            s.accounts[0].protocol = choice;
+            write_atomic(&path, &serde_json::to_vec_pretty(&s).unwrap()).unwrap();
+            let back = load(&path);
+            assert!(back.problem.is_none());
+            assert_eq!(back.settings.accounts[0].protocol, choice);
+            assert_eq!(back.settings, s);
+        }
+        std::fs::write(
+            &path,
+            br#"{"accounts": [{"email": "a@example.com", "protocol": "Msnp9"}]}"#,
+        )
+        .unwrap();
+        let l = load(&path);
+        assert!(l.problem.is_none());
+        assert_eq!(l.settings.accounts[0].protocol, ProtocolChoice::Auto);
+    }
+
+    #[test]
+    fn the_download_folder_is_the_setting_or_downloads() {
+        let mut s = Settings::default();
+        let default = s.download_folder();
+        assert!(default.is_absolute(), "{}", default.display());
+        assert_eq!(default, default_download_folder());
+        s.download_dir = "/srv/incoming".into();
+        assert_eq!(s.download_folder(), PathBuf::from("/srv/incoming"));
+        s.download_dir = "  ".into();
+        assert_eq!(s.download_folder(), default);
     }
 
     #[test]

@@ -67,3 +67,17 @@ pub fn set_expanded(widget: &impl IsA<gtk::Widget>, expanded: bool) {
         );
     }
 }
+
+/// Adds a button with a mnemonic label (`_Remove`) to a dialog, named without the underline
+/// (GTK 4.8 names a `gtk_dialog_add_button` button with both texts: "_Remove Remove").
+pub fn add_dialog_button(
+    dialog: &impl IsA<gtk::Dialog>,
+    label: &str,
+    response: gtk::ResponseType,
+) -> gtk::Widget {
+    let text = gtk::Label::with_mnemonic(label);
+    let button = gtk::Button::builder().child(&text).build();
+    set_label(&button, &label.replace('_', ""), None);
+    dialog.as_ref().add_action_widget(&button, response);
+    button.upcast()
+}

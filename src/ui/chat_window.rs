@@ -64,6 +64,7 @@ mod imp {
             klass.bind_template();
             klass.install_action("chat.send", None, |win, _, _| win.send_input());
             klass.install_action("chat.nudge", None, |win, _, _| win.send_nudge());
+            klass.install_action("chat.send-file", None, |win, _, _| win.choose_files());
             klass.install_action(
                 "chat.retry",
                 Some(glib::VariantTy::UINT64),
@@ -97,6 +98,10 @@ mod imp {
                         .build(),
                     Signal::builder("nudge").build(),
                     Signal::builder("typing").build(),
+                    // A file to offer, chosen or dropped: see `transfers.rs`.
+                    Signal::builder("send-file")
+                        .param_types([gtk::gio::File::static_type()])
+                        .build(),
                 ]
             })
         }
@@ -148,6 +153,17 @@ mod imp {
                 if let Some(win) = weak.upgrade() {
                     if win.imp().pinned.get() {
                         a.set_value(a.upper() - a.page_size());
+                        // During a layout the list view keeps its own position: follow the
+                        // bottom again once the layout is over (lines measured or grown).
+                        let a = a.clone();
+                        glib::idle_add_local_once(move || {
+                            if win.imp().pinned.get() {
+                                // A value it already has would not move the view.
+                                let bottom = a.upper() - a.page_size();
+                                a.set_value(bottom - 1.0);
+                                a.set_value(bottom);
+                            }
+                        });
                     }
                 }
             });
@@ -185,6 +201,7 @@ mod imp {
                 }
             });
             self.typing_label.set_visible(false);
+            obj.setup_file_drop();
         }
 
         fn dispose(&self) {

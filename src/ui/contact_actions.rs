@@ -1,5 +1,5 @@
 //! The main window's contact-list actions: add a contact (Ctrl+N), and a contact's menu
-//! (remove, block / unblock, move / copy to a group). Each turns into the request sequence of
+//! (details, remove, block / unblock, move / copy to a group). Each turns into the request sequence of
 //! [`crate::model::list_ops`]; the list changes when the server confirms.
 
 use gtk::gio;
@@ -50,6 +50,9 @@ impl MpWindow {
         ctrl_h.set_arguments(Some(&"".to_variant()));
         shortcuts.add_shortcut(ctrl_h);
         self.add_controller(shortcuts);
+        account_action("contact-details", |win, account| {
+            win.show_contact_details(account);
+        });
         account_action("block-contact", |win, account| {
             win.run_on_entry(account, list_ops::block)
         });
@@ -128,6 +131,7 @@ impl MpWindow {
         for name in [
             "add-contact",
             "remove-contact",
+            "contact-details",
             "block-contact",
             "unblock-contact",
             "move-contact",
@@ -152,6 +156,34 @@ impl MpWindow {
             Some(entry) => bridge.send_ns(ops(&entry)),
             None => self.show_toast(&gettext_f("{} is not on your lists any more.", &[account])),
         }
+    }
+
+    /// Opens the details window of `account`.
+    pub fn show_contact_details(&self, account: &str) -> Option<gtk::Window> {
+        let bridge = self.bridge()?;
+        let Some(entry) = bridge.entry(account) else {
+            self.show_toast(&gettext_f("{} is not on your lists any more.", &[account]));
+            return None;
+        };
+        let details = {
+            let state = bridge.state().borrow();
+            let data = state.roster.get(account);
+            super::contact_details::Details {
+                groups: entry
+                    .groups
+                    .iter()
+                    .map(|id| state.roster.group_name(*id))
+                    .collect(),
+                presence_name: data.and_then(|d| d.presence_name.clone()),
+                status: data
+                    .map(|d| d.status.clone())
+                    .unwrap_or(msnp::proto::command::Status::Offline),
+                entry,
+            }
+        };
+        let win = super::contact_details::window(Some(self.upcast_ref()), &details);
+        win.present();
+        Some(win)
     }
 
     /// Opens the "Add a Contact" dialog.
@@ -246,16 +278,27 @@ impl MpWindow {
     }
 
     fn popup_menu(&self, menu: &gio::Menu, row: &gtk::Widget, x: f64, y: f64) {
-        let popover = gtk::PopoverMenu::from_model(Some(menu));
-        popover.set_parent(row);
-        popover.set_has_arrow(false);
-        popover.set_halign(gtk::Align::Start);
-        popover.set_pointing_to(Some(&gtk::gdk::Rectangle::new(x as i32, y as i32, 1, 1)));
-        popover.connect_closed(|p| {
-            // Unparent after the action ran (the closed signal comes first).
-            let p = p.clone();
-            glib::idle_add_local_once(move || p.unparent());
-        });
+        // One popover for every contact and group menu, parented to the page and never
+        // destroyed: a popover parented to a row, or unparented after an action, crashes GTK
+        // 4.8 (gdk_surface_request_motion on a surface that is gone) when the action changes
+        // the list (a move or a copy re-lays the rows out) right after a submenu was used.
+        let page = self.contact_list_page();
+        let popover = self
+            .imp()
+            .menu_popover
+            .borrow_mut()
+            .get_or_insert_with(|| {
+                let p = gtk::PopoverMenu::from_model(None::<&gio::MenuModel>);
+                p.set_parent(&page);
+                p.set_has_arrow(false);
+                p.set_halign(gtk::Align::Start);
+                p
+            })
+            .clone();
+        #[allow(deprecated)] // compute_point needs GTK 4.12
+        let (px, py) = row.translate_coordinates(&page, x, y).unwrap_or((x, y));
+        popover.set_menu_model(Some(menu));
+        popover.set_pointing_to(Some(&gtk::gdk::Rectangle::new(px as i32, py as i32, 1, 1)));
         popover.popup();
     }
 
@@ -272,8 +315,8 @@ impl MpWindow {
             .modal(true)
             .text(title)
             .build();
-        dialog.add_button(&gettext("_Cancel"), gtk::ResponseType::Cancel);
-        let ok = dialog.add_button(&button, gtk::ResponseType::Accept);
+        super::a11y::add_dialog_button(&dialog, &gettext("_Cancel"), gtk::ResponseType::Cancel);
+        let ok = super::a11y::add_dialog_button(&dialog, &button, gtk::ResponseType::Accept);
         ok.add_css_class("suggested-action");
         dialog.set_default_response(gtk::ResponseType::Accept);
         let entry = gtk::Entry::builder()
@@ -345,8 +388,12 @@ impl MpWindow {
                 &[&count.to_string()],
             ))
             .build();
-        dialog.add_button(&gettext("_Cancel"), gtk::ResponseType::Cancel);
-        let ok = dialog.add_button(&gettext("_Move and Delete"), gtk::ResponseType::Accept);
+        super::a11y::add_dialog_button(&dialog, &gettext("_Cancel"), gtk::ResponseType::Cancel);
+        let ok = super::a11y::add_dialog_button(
+            &dialog,
+            &gettext("_Move and Delete"),
+            gtk::ResponseType::Accept,
+        );
         ok.add_css_class("destructive-action");
         let send = std::cell::RefCell::new(Some(send));
         dialog.connect_response(move |d, response| {
@@ -394,7 +441,8 @@ impl MpWindow {
             ),
         ];
         for (i, (answer, label)) in answers.iter().enumerate() {
-            let button = dialog.add_button(label, gtk::ResponseType::Other(i as u16));
+            let button =
+                super::a11y::add_dialog_button(&dialog, label, gtk::ResponseType::Other(i as u16));
             if *answer == Answer::AllowAndAdd {
                 button.add_css_class("suggested-action");
                 dialog.set_default_response(gtk::ResponseType::Other(i as u16));
@@ -509,8 +557,9 @@ impl MpWindow {
                 &[account],
             ))
             .build();
-        dialog.add_button(&gettext("_Cancel"), gtk::ResponseType::Cancel);
-        let remove = dialog.add_button(&gettext("_Remove"), gtk::ResponseType::Accept);
+        super::a11y::add_dialog_button(&dialog, &gettext("_Cancel"), gtk::ResponseType::Cancel);
+        let remove =
+            super::a11y::add_dialog_button(&dialog, &gettext("_Remove"), gtk::ResponseType::Accept);
         remove.add_css_class("destructive-action");
         let also_block = gtk::CheckButton::with_mnemonic(&gettext("Also _block this person"));
         also_block.set_active(entry.block);
@@ -564,6 +613,9 @@ pub fn contact_menu(
     main.append_item(&item);
     let item = gio::MenuItem::new(Some(&gettext("View _History")), None);
     item.set_action_and_target_value(Some("win.view-history"), Some(&account.to_variant()));
+    main.append_item(&item);
+    let item = gio::MenuItem::new(Some(&gettext("_Details")), None);
+    item.set_action_and_target_value(Some("win.contact-details"), Some(&account.to_variant()));
     main.append_item(&item);
     menu.append_section(None, &main);
 

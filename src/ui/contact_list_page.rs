@@ -1,5 +1,5 @@
-//! `MpContactListPage`: own name (click to edit) and status menu, the unread-mail counter, the
-//! reconnection banner, the search entry and the grouped contact list.
+//! `MpContactListPage`: own name (click to edit) and status menu, the protocol in use, the
+//! unread-mail counter, dragging contacts onto groups, the reconnection banner, the search entry and the grouped contact list.
 
 use std::cell::RefCell;
 use std::sync::OnceLock;
@@ -10,11 +10,12 @@ use gtk::prelude::*;
 use gtk::subclass::prelude::*;
 use gtk::CompositeTemplate;
 use msnp::proto::command::Status;
+use msnp::proto::msnp8::Dialect;
 
 use super::a11y;
 use super::contact_row::MpContactRow;
 use super::group_row::MpGroupRow;
-use crate::i18n::{gettext, ngettext_f};
+use crate::i18n::{gettext, gettext_f, ngettext_f};
 use crate::model::contact_list::LayoutInfo;
 use crate::model::roster::Filter;
 use crate::model::{presence, ContactListModel, MpContact, MpGroup};
@@ -33,6 +34,8 @@ mod imp {
         pub status_button: TemplateChild<gtk::MenuButton>,
         #[template_child]
         pub status_label: TemplateChild<gtk::Label>,
+        #[template_child]
+        pub protocol_label: TemplateChild<gtk::Label>,
         #[template_child]
         pub mail_button: TemplateChild<gtk::Button>,
         #[template_child]
@@ -196,6 +199,8 @@ mod imp {
                             let row = MpContactRow::new();
                             item.set_child(Some(&row));
                             add_menu_gesture(&row, item);
+                            add_drag_source(&row);
+                            add_drop_target(row.upcast_ref());
                             row
                         }
                     };
@@ -227,6 +232,7 @@ mod imp {
                             row.add_controller(click);
                             item.set_child(Some(&row));
                             add_group_menu_gesture(&row);
+                            add_drop_target(row.upcast_ref());
                             row
                         }
                     };
@@ -347,6 +353,81 @@ fn add_menu_gesture(row: &MpContactRow, item: &gtk::ListItem) {
     row.add_controller(click);
 }
 
+/// What a dragged contact row carries: its account and the group it is shown in.
+pub fn drag_payload(account: &str, group: u32) -> String {
+    format!("{account}\n{group}")
+}
+
+/// Reads [`drag_payload`] (anything else dropped is ignored).
+pub fn parse_drag_payload(text: &str) -> Option<(String, u32)> {
+    let (account, group) = text.split_once('\n')?;
+    let account = account.trim();
+    if !msnp::proto::names::is_valid_account(account) {
+        return None;
+    }
+    Some((account.to_string(), group.trim().parse().ok()?))
+}
+
+/// A contact row can be dragged onto a group header (or another contact's row) to move it
+/// there; the contact menu's "Move to Group" does the same from the keyboard.
+fn add_drag_source(row: &MpContactRow) {
+    let drag = gtk::DragSource::new();
+    drag.set_actions(gtk::gdk::DragAction::MOVE);
+    drag.connect_prepare(|source, _, _| {
+        let row = source.widget().and_downcast::<MpContactRow>()?;
+        let contact = row.contact()?;
+        let page = row
+            .ancestor(MpContactListPage::static_type())
+            .and_downcast::<MpContactListPage>()?;
+        let from = page.group_shown_above(&contact);
+        Some(gtk::gdk::ContentProvider::for_value(
+            &drag_payload(&contact.account(), from).to_value(),
+        ))
+    });
+    drag.connect_drag_begin(|source, _| {
+        if let Some(row) = source.widget() {
+            source.set_icon(Some(&gtk::WidgetPaintable::new(Some(&row))), 12, 12);
+        }
+    });
+    row.add_controller(drag);
+}
+
+/// Group headers and contact rows take dropped contacts: the contact moves to that group.
+fn add_drop_target(row: &gtk::Widget) {
+    let target = gtk::DropTarget::new(String::static_type(), gtk::gdk::DragAction::MOVE);
+    target.connect_drop(|target, value, _, _| {
+        let Some((account, from)) = value
+            .get::<String>()
+            .ok()
+            .and_then(|t| parse_drag_payload(&t))
+        else {
+            return false;
+        };
+        let Some(row) = target.widget() else {
+            return false;
+        };
+        let Some(page) = row
+            .ancestor(MpContactListPage::static_type())
+            .and_downcast::<MpContactListPage>()
+        else {
+            return false;
+        };
+        let to = if let Some(group) = row.downcast_ref::<MpGroupRow>().and_then(|r| r.group()) {
+            group.id()
+        } else if let Some(contact) = row.downcast_ref::<MpContactRow>().and_then(|r| r.contact()) {
+            page.group_shown_above(&contact)
+        } else {
+            return false;
+        };
+        if to == from {
+            return false;
+        }
+        row.activate_action("win.move-contact", Some(&(account, from, to).to_variant()))
+            .is_ok()
+    });
+    row.add_controller(target);
+}
+
 /// Right-click on a group header asks for the group's menu.
 fn add_group_menu_gesture(row: &MpGroupRow) {
     let click = gtk::GestureClick::new();
@@ -396,15 +477,20 @@ impl MpContactListPage {
             .unwrap_or(0)
     }
 
-    fn request_contact_menu(&self, row: &MpContactRow, x: f64, y: f64) {
-        let Some(contact) = row.contact() else { return };
+    /// The group whose header the contact is shown under (0 if none).
+    fn group_shown_above(&self, contact: &MpContact) -> u32 {
         let Some(model) = self.imp().model.borrow().clone() else {
-            return;
+            return 0;
         };
         let store = model.store();
         let position = (0..store.n_items())
             .find(|i| store.item(*i).as_ref() == Some(contact.upcast_ref::<glib::Object>()));
-        let group = position.map(|p| self.group_above(p)).unwrap_or(0);
+        position.map(|p| self.group_above(p)).unwrap_or(0)
+    }
+
+    fn request_contact_menu(&self, row: &MpContactRow, x: f64, y: f64) {
+        let Some(contact) = row.contact() else { return };
+        let group = self.group_shown_above(&contact);
         self.emit_by_name::<()>(
             "contact-menu",
             &[
@@ -520,6 +606,29 @@ impl MpContactListPage {
         imp.status_label.set_text(&presence::label(status));
     }
 
+    /// Shows the protocol version of the session next to the status (hidden for `None`).
+    pub fn set_protocol(&self, dialect: Option<Dialect>) {
+        let imp = self.imp();
+        let label = &imp.protocol_label;
+        match dialect {
+            Some(d) => {
+                let text = gettext_f("Connected with {}", &[d.as_str()]);
+                label.set_text(d.as_str());
+                label.set_tooltip_text(Some(&text));
+                // After set_text: GTK names a label by its text until the text changes.
+                a11y::set_label(&**label, &text, None);
+                imp.status_button
+                    .set_tooltip_text(Some(&format!("{} ({text})", gettext("Change your status"))));
+                label.set_visible(true);
+            }
+            None => {
+                label.set_visible(false);
+                imp.status_button
+                    .set_tooltip_text(Some(&gettext("Change your status")));
+            }
+        }
+    }
+
     /// Shows the unread e-mail count (hidden at 0).
     pub fn set_unread_mail(&self, count: u32) {
         let imp = self.imp();
@@ -570,6 +679,7 @@ impl MpContactListPage {
         imp.search_entry.set_text("");
         imp.banner_revealer.set_reveal_child(false);
         self.set_unread_mail(0);
+        self.set_protocol(None);
     }
 
     /// The list view (benches and tests).
@@ -622,5 +732,22 @@ impl MpContactListPage {
             f(&page);
             None
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drag_payloads_round_trip_and_foreign_text_is_refused() {
+        let p = drag_payload("bob@example.com", 3);
+        assert_eq!(
+            parse_drag_payload(&p),
+            Some(("bob@example.com".to_string(), 3))
+        );
+        assert_eq!(parse_drag_payload("bob@example.com"), None);
+        assert_eq!(parse_drag_payload("not an address\n1"), None);
+        assert_eq!(parse_drag_payload("bob@example.com\nfriends"), None);
     }
 }

@@ -8,6 +8,7 @@ use gtk::glib;
 use gtk::prelude::*;
 use gtk::subclass::prelude::*;
 
+use super::transfer_row::MpTransferRow;
 use crate::i18n::{gettext, gettext_f};
 use crate::model::message::{DeliveryState, MessageKind, MpMessage};
 use crate::model::rich_text;
@@ -23,6 +24,8 @@ mod imp {
         pub status: gtk::Label,
         pub text: gtk::Label,
         pub retry: gtk::Button,
+        /// A file transfer's line (shown instead of the text for transfer lines).
+        pub transfer: MpTransferRow,
         pub message: RefCell<Option<MpMessage>>,
         pub handler: RefCell<Option<glib::SignalHandlerId>>,
     }
@@ -72,6 +75,8 @@ mod imp {
                 }
             });
             obj.append(&self.retry);
+            self.transfer.set_visible(false);
+            obj.append(&self.transfer);
         }
     }
 
@@ -98,9 +103,11 @@ impl MpMessageRow {
         self.unbind();
         let imp = self.imp();
         let kind = message.message_kind();
+        let is_transfer = message.transfer().is_some();
         for (class, on) in [
             ("own", kind == MessageKind::Own),
-            ("system", kind == MessageKind::System),
+            ("system", kind == MessageKind::System && !is_transfer),
+            ("transfer", is_transfer),
             ("history", message.history()),
         ] {
             if on {
@@ -120,6 +127,12 @@ impl MpMessageRow {
             imp.text
                 .set_markup(&rich_text::to_markup(&message.text(), format.as_ref()));
         }
+        let transfer = message.transfer();
+        imp.text.set_visible(transfer.is_none());
+        imp.transfer.set_visible(transfer.is_some());
+        if let Some(t) = &transfer {
+            imp.transfer.bind(t);
+        }
         let weak = self.downgrade();
         let id = message.connect_notify_local(Some("state"), move |m, _| {
             if let Some(row) = weak.upgrade() {
@@ -135,6 +148,7 @@ impl MpMessageRow {
     pub fn unbind(&self) {
         let imp = self.imp();
         let old = imp.message.take();
+        imp.transfer.unbind();
         if let (Some(m), Some(id)) = (old, imp.handler.take()) {
             m.disconnect(id);
         }

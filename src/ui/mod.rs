@@ -4,6 +4,7 @@ pub mod a11y;
 pub mod add_contact_dialog;
 pub mod chat_window;
 pub mod contact_actions;
+pub mod contact_details;
 pub mod contact_list_page;
 pub mod contact_row;
 pub mod group_row;
@@ -11,6 +12,8 @@ pub mod history_window;
 pub mod message_row;
 pub mod preferences;
 pub mod sign_in_page;
+pub mod transfer_row;
+pub mod transfers;
 pub mod window;
 
 pub use add_contact_dialog::MpAddContactDialog;

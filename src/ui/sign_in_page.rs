@@ -1,6 +1,8 @@
 //! `MpSignInPage`: e-mail, password, server, initial status, "Remember password", "Sign in
-//! automatically"; progress with Cancel while signing in; clear errors when it fails.
+//! automatically", and under "Advanced" the protocol (Automatic / MSNP8 only / MSNP7 only);
+//! progress with Cancel while signing in; clear errors when it fails.
 
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use gtk::glib;
@@ -9,6 +11,7 @@ use gtk::prelude::*;
 use gtk::subclass::prelude::*;
 use gtk::CompositeTemplate;
 use msnp::proto::command::Status;
+use msnp::proto::msnp8::ProtocolChoice;
 use msnp::proto::names::is_valid_account;
 
 use crate::config::DEFAULT_SERVER;
@@ -31,6 +34,41 @@ pub struct SignInRequest {
     pub remember_password: bool,
     /// Sign in at start-up next time.
     pub auto_sign_in: bool,
+    /// Which protocol versions to offer.
+    pub protocol: ProtocolChoice,
+    /// MSNP8: the Passport nexus to ask (demo and test servers; `None`: the server's host).
+    pub nexus_url: Option<String>,
+    /// MSNP8: a CA certificate trusted besides the system's (demo and test servers only).
+    pub extra_ca_file: Option<PathBuf>,
+}
+
+/// The protocol choices in the order of the "Protocol" drop-down.
+pub const PROTOCOL_CHOICES: [ProtocolChoice; 3] = [
+    ProtocolChoice::Auto,
+    ProtocolChoice::Msnp8Only,
+    ProtocolChoice::Msnp7Only,
+];
+
+/// The label of a protocol choice.
+pub fn protocol_label(choice: ProtocolChoice) -> String {
+    match choice {
+        ProtocolChoice::Auto => gettext("Automatic"),
+        ProtocolChoice::Msnp8Only => gettext("MSNP8 only"),
+        ProtocolChoice::Msnp7Only => gettext("MSNP7 only"),
+    }
+}
+
+/// The test-only endpoints from the environment: `MARIPOSA_NEXUS_URL` (the Passport nexus of a
+/// test server) and `MARIPOSA_EXTRA_CA` (a PEM file of its CA, trusted besides the system's;
+/// certificate verification stays on). Not in the interface: real servers never need them.
+pub fn test_endpoints_from_env() -> (Option<String>, Option<PathBuf>) {
+    let nexus = std::env::var("MARIPOSA_NEXUS_URL")
+        .ok()
+        .filter(|s| !s.trim().is_empty());
+    let ca = std::env::var_os("MARIPOSA_EXTRA_CA")
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from);
+    (nexus, ca)
 }
 
 impl SignInRequest {
@@ -42,6 +80,7 @@ impl SignInRequest {
             status: self.status.code().to_string(),
             remember_password: self.remember_password,
             auto_sign_in: self.auto_sign_in,
+            protocol: self.protocol,
         }
     }
 }
@@ -88,6 +127,10 @@ mod imp {
         pub remember_check: TemplateChild<gtk::CheckButton>,
         #[template_child]
         pub auto_check: TemplateChild<gtk::CheckButton>,
+        #[template_child]
+        pub advanced_expander: TemplateChild<gtk::Expander>,
+        #[template_child]
+        pub protocol_dropdown: TemplateChild<gtk::DropDown>,
         #[template_child]
         pub error_revealer: TemplateChild<gtk::Revealer>,
         #[template_child]
@@ -149,6 +192,10 @@ mod imp {
             let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
             self.status_dropdown
                 .set_model(Some(&gtk::StringList::new(&labels)));
+            let protocols: Vec<String> = PROTOCOL_CHOICES.into_iter().map(protocol_label).collect();
+            let protocols: Vec<&str> = protocols.iter().map(String::as_str).collect();
+            self.protocol_dropdown
+                .set_model(Some(&gtk::StringList::new(&protocols)));
             self.server_entry.set_text(DEFAULT_SERVER);
             self.server_entry.connect_icon_press(|entry, pos| {
                 if pos == gtk::EntryIconPosition::Secondary {
@@ -234,6 +281,34 @@ impl MpSignInPage {
         }
         imp.auto_check
             .set_active(account.remember_password && account.auto_sign_in);
+        self.set_protocol(account.protocol);
+    }
+
+    /// Selects a protocol choice; a choice other than Automatic opens "Advanced" so it is seen.
+    pub fn set_protocol(&self, choice: ProtocolChoice) {
+        let imp = self.imp();
+        let index = PROTOCOL_CHOICES
+            .iter()
+            .position(|c| *c == choice)
+            .unwrap_or(0);
+        imp.protocol_dropdown.set_selected(index as u32);
+        if choice != ProtocolChoice::Auto {
+            imp.advanced_expander.set_expanded(true);
+        }
+    }
+
+    /// The selected protocol choice.
+    pub fn protocol(&self) -> ProtocolChoice {
+        PROTOCOL_CHOICES
+            .get(self.imp().protocol_dropdown.selected() as usize)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Opens "Advanced" and focuses the protocol choice (after a failure it may solve).
+    pub fn reveal_protocol(&self) {
+        let imp = self.imp();
+        imp.advanced_expander.set_expanded(true);
     }
 
     /// Puts a remembered password into the password field.
@@ -298,6 +373,7 @@ impl MpSignInPage {
             .get(imp.status_dropdown.selected() as usize)
             .cloned()
             .unwrap_or(Status::Online);
+        let (nexus_url, extra_ca_file) = test_endpoints_from_env();
         Some(SignInRequest {
             email,
             password,
@@ -305,6 +381,9 @@ impl MpSignInPage {
             status,
             remember_password: imp.remember_check.is_active() && imp.remember_check.is_sensitive(),
             auto_sign_in: imp.auto_check.is_active(),
+            protocol: self.protocol(),
+            nexus_url,
+            extra_ca_file,
         })
     }
 

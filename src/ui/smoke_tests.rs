@@ -12,6 +12,7 @@ use gtk::prelude::*;
 use gtk::{gio, glib};
 use msnp::proto::command::{List, Status};
 use msnp::proto::contacts::ContactList;
+use msnp::proto::msnp8::ProtocolChoice;
 
 use super::*;
 use crate::model::account::AccountState;
@@ -70,6 +71,18 @@ fn smoke_sign_in_page_validates_and_fills() {
     assert_eq!(req.server, "127.0.0.1:4000");
     assert_eq!(req.status, Status::Busy);
     assert!(!req.remember_password);
+    assert_eq!(req.protocol, ProtocolChoice::Auto, "Automatic by default");
+    page.set_account(&AccountSettings {
+        email: "me@example.com".into(),
+        protocol: ProtocolChoice::Msnp7Only,
+        ..AccountSettings::default()
+    });
+    assert_eq!(page.protocol(), ProtocolChoice::Msnp7Only);
+    let req = page.request().expect("complete");
+    assert_eq!(req.protocol, ProtocolChoice::Msnp7Only);
+    assert_eq!(req.account_settings().protocol, ProtocolChoice::Msnp7Only);
+    page.set_protocol(ProtocolChoice::Msnp8Only);
+    assert_eq!(page.request().unwrap().protocol, ProtocolChoice::Msnp8Only);
     page.set_secret_available(false);
     assert!(!page.remember_password());
     page.set_busy(true);
@@ -113,6 +126,9 @@ fn smoke_contact_list_page_shows_five_thousand_contacts() {
     window.set_child(Some(&page));
     window.present();
     spin(Duration::from_millis(300));
+
+    page.set_protocol(Some(msnp::proto::msnp8::Dialect::Msnp8));
+    page.set_protocol(None);
 
     page.set_show_offline(false);
     assert_eq!(model.store().n_items(), 2510);
@@ -217,6 +233,29 @@ fn smoke_secondary_windows_build() {
     assert_eq!(chat.account(), "bob@example.com");
     chat.destroy();
     let prefs = MpPreferencesWindow::new(5, true, |_, _| {});
+    let entry = msnp::proto::contacts::ContactEntry {
+        account: "bob@example.com".into(),
+        name: "<b>Bob</b>".into(),
+        forward: true,
+        allow: true,
+        block: false,
+        reverse: true,
+        groups: vec![0],
+        phones: Default::default(),
+    };
+    let acted = Rc::new(RefCell::new(Vec::new()));
+    let a = acted.clone();
+    prefs.set_lists(
+        move || Some(vec![entry.clone()]),
+        move |action, account| a.borrow_mut().push((action, account.to_string())),
+    );
+    let mut labels = Vec::new();
+    labels_in(prefs.upcast_ref(), &mut labels);
+    let bobs = labels.iter().filter(|l| l.text() == "<b>Bob</b>").count();
+    assert_eq!(bobs, 3, "Bob on FL, AL and RL, as plain text");
+    assert!(labels
+        .iter()
+        .all(|l| !l.uses_markup() || l.text() != "<b>Bob</b>"));
     prefs.destroy();
     let builder = gtk::Builder::from_resource("/io/github/mariposa/Mariposa/gtk/help-overlay.ui");
     let shortcuts = builder
@@ -367,6 +406,10 @@ fn smoke_contact_menu_and_blocked_badge() {
         "{actions:?}"
     );
     assert!(!actions.contains(&"win.block-contact".to_string()));
+    assert!(
+        actions.contains(&"win.view-history".to_string()),
+        "{actions:?}"
+    );
 
     let state = Rc::new(RefCell::new(AccountState::new(
         "me@example.com",
@@ -393,6 +436,184 @@ fn smoke_contact_menu_and_blocked_badge() {
     popover.popdown();
     popover.unparent();
     window.destroy();
+}
+
+#[gtk::test]
+#[ignore = "needs a display (run under xvfb-run with --ignored)"]
+fn smoke_contact_details_window_shows_plain_text() {
+    resources();
+    let mut entry = msnp::proto::contacts::ContactEntry {
+        account: "bob@example.com".into(),
+        name: "<b>Bob</b>".into(),
+        forward: true,
+        allow: true,
+        block: false,
+        reverse: true,
+        groups: vec![1],
+        phones: Default::default(),
+    };
+    entry.phones.insert("PHM".into(), "+1 555".into());
+    let d = contact_details::Details {
+        entry,
+        presence_name: None,
+        status: Status::Away,
+        groups: vec!["Friends".into()],
+    };
+    let win = contact_details::window(None, &d);
+    win.present();
+    spin(Duration::from_millis(100));
+    let mut texts = Vec::new();
+    let mut stack = vec![win.clone().upcast::<gtk::Widget>()];
+    while let Some(w) = stack.pop() {
+        if let Some(l) = w.downcast_ref::<gtk::Label>() {
+            assert!(!l.uses_markup(), "value labels are plain text");
+            texts.push(l.text().to_string());
+        }
+        let mut c = w.first_child();
+        while let Some(child) = c {
+            c = child.next_sibling();
+            stack.push(child);
+        }
+    }
+    assert!(texts.iter().any(|t| t == "<b>Bob</b>"), "{texts:?}");
+    assert!(texts.iter().any(|t| t == "+1 555"), "{texts:?}");
+    assert!(texts.iter().any(|t| t == "Friends"), "{texts:?}");
+    win.close();
+}
+
+fn buttons_in(w: &gtk::Widget, out: &mut Vec<gtk::Button>) {
+    if let Some(b) = w.downcast_ref::<gtk::Button>() {
+        out.push(b.clone());
+    }
+    let mut child = w.first_child();
+    while let Some(c) = child {
+        buttons_in(&c, out);
+        child = c.next_sibling();
+    }
+}
+
+/// The mapped buttons labelled `label` inside `w`.
+fn visible_buttons(w: &impl IsA<gtk::Widget>, label: &str) -> Vec<gtk::Button> {
+    let mut all = Vec::new();
+    buttons_in(w.upcast_ref(), &mut all);
+    all.into_iter()
+        .filter(|b| b.is_mapped() && b.label().as_deref() == Some(label))
+        .collect()
+}
+
+#[gtk::test]
+#[ignore = "needs a display (run under xvfb-run with --ignored)"]
+fn smoke_transfer_lines_offer_the_buttons_of_the_moment() {
+    use crate::model::conversation::MpConversation;
+    use crate::model::transfer::{Direction, MpTransfer, Response};
+    resources();
+    let conversation = MpConversation::new("bob@example.com", "Bob");
+    let chat = MpChatWindow::new(None, &conversation);
+    let mut all = Vec::new();
+    buttons_in(chat.upcast_ref(), &mut all);
+    assert!(all
+        .iter()
+        .any(|b| b.action_name().as_deref() == Some("chat.send-file")));
+    let incoming = MpTransfer::new(
+        1 << 32,
+        Direction::Receive,
+        "bob@example.com",
+        "Bob <b>",
+        "<i>photo</i>.jpg",
+        1_500_000,
+    );
+    let outgoing = MpTransfer::new(1, Direction::Send, "bob@example.com", "Bob", "a.txt", 10);
+    let answers = Rc::new(RefCell::new(Vec::new()));
+    for t in [&incoming, &outgoing] {
+        let a = answers.clone();
+        t.connect_respond(move |t, r| a.borrow_mut().push((t.id(), r)));
+        chat.add_transfer(t);
+    }
+    chat.present();
+    spin(Duration::from_millis(300));
+    screenshot(&chat, "transfer-offer");
+    // One offer: Accept and Decline; the own offer: Cancel.
+    assert_eq!(visible_buttons(&chat, "Accept").len(), 1);
+    assert_eq!(visible_buttons(&chat, "Decline").len(), 1);
+    assert_eq!(visible_buttons(&chat, "Cancel").len(), 1);
+    let mut labels = Vec::new();
+    labels_in(chat.upcast_ref(), &mut labels);
+    let title = labels
+        .iter()
+        .find(|l| l.text() == "<i>photo</i>.jpg (1.5\u{a0}MB)")
+        .expect("the peer's file name is shown literally");
+    assert!(!title.uses_markup());
+    assert!(labels
+        .iter()
+        .any(|l| l.text() == "Bob <b> wants to send you a file."));
+    visible_buttons(&chat, "Accept")[0].emit_clicked();
+    assert_eq!(*answers.borrow(), [(1 << 32, Response::Accept)]);
+    // Running: progress and Cancel on both lines.
+    incoming.accepted();
+    let t0 = Instant::now();
+    incoming.progress(500_000, 1_500_000, t0);
+    incoming.progress(750_000, 1_500_000, t0 + Duration::from_secs(1));
+    outgoing.started(t0);
+    spin(Duration::from_millis(200));
+    assert_eq!(visible_buttons(&chat, "Accept").len(), 0);
+    assert_eq!(visible_buttons(&chat, "Cancel").len(), 2);
+    let mut labels = Vec::new();
+    labels_in(chat.upcast_ref(), &mut labels);
+    assert!(
+        labels
+            .iter()
+            .any(|l| l.text() == "750.0\u{a0}kB of 1.5\u{a0}MB — 750.0\u{a0}kB/s, 1 s left"),
+        "{:?}",
+        labels.iter().map(|l| l.text()).collect::<Vec<_>>()
+    );
+    screenshot(&chat, "transfer-progress");
+    // Finished: Open and Show in Folder for the received file, nothing for the failed one.
+    incoming.completed("/tmp/<i>photo</i>.jpg", true);
+    outgoing.failed("bob@example.com's computer could not be reached");
+    spin(Duration::from_millis(200));
+    assert_eq!(visible_buttons(&chat, "Cancel").len(), 0);
+    assert_eq!(visible_buttons(&chat, "Open").len(), 1);
+    assert_eq!(visible_buttons(&chat, "Show in Folder").len(), 1);
+    let mut labels = Vec::new();
+    labels_in(chat.upcast_ref(), &mut labels);
+    assert!(labels
+        .iter()
+        .any(|l| l.text() == "The transfer failed: Bob’s computer could not be reached"));
+    screenshot(&chat, "transfer-done");
+    chat.destroy();
+
+    // Files dropped on a conversation window are offered, one `send-file` each.
+    let chat = MpChatWindow::new(None, &MpConversation::new("bob@example.com", "Bob"));
+    let offered = Rc::new(RefCell::new(Vec::new()));
+    let o = offered.clone();
+    chat.connect_send_file(move |_, f| o.borrow_mut().push(f.path()));
+    let controllers = chat.observe_controllers();
+    let target = (0..controllers.n_items())
+        .filter_map(|i| controllers.item(i).and_downcast::<gtk::DropTarget>())
+        .next()
+        .expect("the window is a drop target");
+    assert!(target
+        .formats()
+        .is_some_and(|f| f.contains_type(gtk::gdk::FileList::static_type())));
+    let files = gtk::gdk::FileList::from_array(&[
+        gio::File::for_path("/tmp/a.txt"),
+        gio::File::for_path("/tmp/b c.png"),
+    ]);
+    assert!(chat.offer_dropped(&files.to_value()));
+    assert!(!chat.offer_dropped(&"text".to_value()));
+    assert_eq!(
+        *offered.borrow(),
+        [
+            Some(std::path::PathBuf::from("/tmp/a.txt")),
+            Some(std::path::PathBuf::from("/tmp/b c.png"))
+        ]
+    );
+    chat.destroy();
+
+    let prefs = MpPreferencesWindow::new(5, true, |_, _| {});
+    prefs.set_download_folder(std::path::Path::new("/srv/incoming"), |_| {});
+    assert_eq!(prefs.download_folder(), "/srv/incoming");
+    prefs.destroy();
 }
 
 /// Writes `n` lines to the log of `contact` (every 100th mentions "lighthouse").

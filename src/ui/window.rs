@@ -28,6 +28,7 @@ use crate::model::conversation::MpConversation;
 use crate::model::idle::AutoIdle;
 use crate::model::message::MpMessage;
 use crate::session::SessionBridge;
+use crate::store::settings::Writer;
 use crate::store::{cache, history, secret};
 
 /// How often the idle time is checked.
@@ -69,6 +70,11 @@ mod imp {
         pub outage_notified: Cell<bool>,
         /// Open "X has added you" dialogs by account key.
         pub requests: RefCell<HashMap<String, gtk::MessageDialog>>,
+        /// The contact and group menu (created on first use, kept).
+        pub menu_popover: RefCell<Option<gtk::PopoverMenu>>,
+        /// Writes the contact cache (one write at a time, the newest wins).
+        pub cache_writer: RefCell<Option<Writer>>,
+        pub cache_save_pending: Cell<bool>,
     }
 
     impl Default for MpWindow {
@@ -92,6 +98,9 @@ mod imp {
                 toast_timer: Default::default(),
                 outage_notified: Default::default(),
                 requests: Default::default(),
+                menu_popover: Default::default(),
+                cache_writer: Default::default(),
+                cache_save_pending: Default::default(),
             }
         }
     }
@@ -348,8 +357,15 @@ impl MpWindow {
         self.imp().contact_list_page.get()
     }
 
-    /// Signs in with the demo account on `server` (nothing is remembered).
-    pub fn sign_in_demo(&self, server: &str) {
+    /// Signs in with the demo account on `server` (nothing is remembered), with Automatic
+    /// protocol choice: MSNP8 through the demo server's Passport `nexus_url`, whose test CA is
+    /// the PEM file `extra_ca_file`.
+    pub fn sign_in_demo(
+        &self,
+        server: &str,
+        nexus_url: Option<String>,
+        extra_ca_file: Option<std::path::PathBuf>,
+    ) {
         let req = SignInRequest {
             email: msnp_server::DEMO_ACCOUNT.to_string(),
             password: msnp_server::DEMO_PASSWORD.to_string(),
@@ -357,6 +373,14 @@ impl MpWindow {
             status: Status::Online,
             remember_password: false,
             auto_sign_in: false,
+            // Without the test CA the demo's Passport endpoints cannot be trusted: MSNP7.
+            protocol: if extra_ca_file.is_some() {
+                ProtocolChoice::Auto
+            } else {
+                ProtocolChoice::Msnp7Only
+            },
+            nexus_url,
+            extra_ca_file,
         };
         let page = &self.imp().sign_in_page;
         page.set_account(&req.account_settings());
@@ -399,9 +423,9 @@ impl MpWindow {
                 password: req.password.clone(),
                 initial_status: req.status.clone(),
                 cache,
-                // MSNP7 until the account's protocol setting (Automatic / MSNP8 / MSNP7) and the
-                // demo server's test CA are wired into the app (issue 8's GUI part).
-                protocol: ProtocolChoice::Msnp7Only,
+                protocol: req.protocol,
+                nexus_url: req.nexus_url.clone(),
+                extra_ca_file: req.extra_ca_file.clone(),
                 ..ClientConfig::default()
             };
             let weak = win.downgrade();
@@ -453,14 +477,41 @@ impl MpWindow {
             return;
         }
         let state = bridge.state().borrow();
-        let Some(list) = state.list.clone() else {
+        let Some(list) = state.list.as_ref() else {
             return;
         };
         let path = cache::path_for(&state.account);
-        drop(state);
-        gio::spawn_blocking(move || {
-            if let Err(e) = cache::save(&path, &list) {
+        let bytes = match serde_json::to_vec(list) {
+            Ok(b) => b,
+            Err(e) => {
                 eprintln!("mariposa: cannot save {}: {e}", path.display());
+                return;
+            }
+        };
+        drop(state);
+        // One writer per file: writes never overlap and the newest list is the one kept.
+        let writer = {
+            let mut w = self.imp().cache_writer.borrow_mut();
+            if w.as_ref().is_none_or(|w| w.path() != path) {
+                *w = Some(Writer::new(path));
+            }
+            w.clone().expect("set above")
+        };
+        writer.write(bytes);
+    }
+
+    /// Saves the cache once after a burst of list changes (half a second after the first).
+    fn save_cache_soon(&self) {
+        let imp = self.imp();
+        if imp.cache_save_pending.replace(true) {
+            return;
+        }
+        let weak = self.downgrade();
+        glib::timeout_add_local_once(Duration::from_millis(500), move || {
+            let Some(win) = weak.upgrade() else { return };
+            win.imp().cache_save_pending.set(false);
+            if let Some(bridge) = win.bridge() {
+                win.save_cache(&bridge);
             }
         });
     }
@@ -521,6 +572,7 @@ impl MpWindow {
             Effect::SignedIn { again: false } => self.on_signed_in(bridge),
             Effect::SignedIn { again: true } => {
                 self.stop_banner_timer();
+                page.set_protocol(bridge.state().borrow().dialect);
                 page.set_banner(None, false);
                 page.set_connected(true);
                 if imp.outage_notified.replace(false) {
@@ -538,7 +590,24 @@ impl MpWindow {
             Effect::SignInFailed { kind, message } => {
                 self.end_session(false);
                 imp.sign_in_page.set_busy(false);
-                imp.sign_in_page.show_error(&message);
+                let md5_only = imp
+                    .request
+                    .borrow()
+                    .as_ref()
+                    .is_some_and(|r| r.protocol == ProtocolChoice::Msnp7Only);
+                if kind == FailureKind::Credentials && md5_only {
+                    // MD5 (MSNP7) refused: on Escargot that is also what an account without
+                    // "old MSN support" gets, and MSNP8 signs such accounts in.
+                    imp.sign_in_page.show_error(&format!(
+                        "{message} {}",
+                        gettext(
+                            "Or open Advanced and choose the protocol “Automatic”: MSNP8 signs in with Passport and needs no “old MSN support”."
+                        )
+                    ));
+                    imp.sign_in_page.reveal_protocol();
+                } else {
+                    imp.sign_in_page.show_error(&message);
+                }
                 if kind == FailureKind::Credentials {
                     imp.sign_in_page.mark_password_wrong();
                 }
@@ -621,6 +690,7 @@ impl MpWindow {
                 page.set_own_name(&name);
             }
             Effect::ListSynced(_) => self.save_cache(bridge),
+            Effect::ListChanged => self.save_cache_soon(),
             Effect::ConversationOpened { conversation, with } => {
                 imp.conversations
                     .borrow_mut()
@@ -694,6 +764,13 @@ impl MpWindow {
                     let _ = id;
                 }
             }
+            Effect::FileOffered {
+                transfer,
+                from,
+                name,
+                size,
+            } => self.file_offered(bridge, transfer, &from, &name, size),
+            Effect::Transfer { transfer, update } => self.transfer_update(bridge, transfer, update),
             Effect::AddRequest { account, name } => self.show_add_request(&account, &name),
             Effect::AddRequestAnswered { account } => self.close_add_request(&account),
             Effect::Error(text) => self.show_toast(&text),
@@ -718,6 +795,7 @@ impl MpWindow {
         page.set_connected(true);
         page.set_banner(None, false);
         page.set_own_name(&bridge.state().borrow().display_name);
+        page.set_protocol(bridge.state().borrow().dialect);
         imp.stack.set_visible_child_name("contacts");
         self.set_signed_in_actions(true);
         page.focus_list();
@@ -819,7 +897,7 @@ impl MpWindow {
     /// The window of the conversation with `account`, created when needed. `raise` presents it
     /// (the user asked for it); otherwise a new window is shown without taking the focus from
     /// what the user is doing, and an existing one is left where it is.
-    fn chat_for(&self, account: &str, name: &str, raise: bool) -> MpChatWindow {
+    pub(super) fn chat_for(&self, account: &str, name: &str, raise: bool) -> MpChatWindow {
         let key = account_key(account);
         let existing = self.imp().chats.borrow().get(&key).cloned();
         if let Some(chat) = existing {
@@ -875,6 +953,7 @@ impl MpWindow {
             glib::Propagation::Proceed
         });
         self.imp().chats.borrow_mut().insert(key, chat.clone());
+        self.connect_transfers(&chat);
         self.load_history(&chat);
         if raise {
             chat.present();
@@ -1044,7 +1123,15 @@ impl MpWindow {
     /// Signs out and waits briefly so `OUT` reaches the server (quitting).
     pub fn shutdown_session_blocking(&self) {
         if let Some(bridge) = self.imp().bridge.take() {
-            self.save_cache(&bridge);
+            // Quitting: written at once (a small file), nothing would run a worker later.
+            let state = bridge.state().borrow();
+            if let (false, Some(list)) = (self.imp().ephemeral.get(), state.list.as_ref()) {
+                let path = cache::path_for(&state.account);
+                if let Err(e) = cache::save(&path, list) {
+                    eprintln!("mariposa: cannot save {}: {e}", path.display());
+                }
+            }
+            drop(state);
             bridge.shutdown_and_wait(Duration::from_millis(800));
         }
     }

@@ -374,7 +374,7 @@ def main():
         accounts = []
         for a in (ALICE, BOB, CAROL, DAVE, ERIN):
             accounts += ["--account", f"{a[0]}:{a[1]}"]
-        server = Process([SERVER, "--listen", "127.0.0.1:0", "--state", state] + accounts,
+        server = Process([SERVER, "--listen", "127.0.0.1:0", "--no-msnp8", "--state", state] + accounts,
                          name="msnp-server")
         procs.append(server)
         ctx = {"server": server}
@@ -610,7 +610,7 @@ def main():
             notifications.wait(r"^Connection lost$", 10, "about the lost connection")
             time.sleep(0.5)
             screenshot("07-connection-lost.png")
-            server2 = Process([SERVER, "--listen", addr, "--state", state] + accounts,
+            server2 = Process([SERVER, "--listen", addr, "--no-msnp8", "--state", state] + accounts,
                               name="msnp-server (restarted)")
             procs.append(server2)
             server2.wait_line(lambda l: "clients connect to" in l, 20, "listen address")

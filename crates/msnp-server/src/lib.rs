@@ -51,6 +51,7 @@
 
 mod bot_files;
 mod config;
+pub mod control;
 mod core;
 mod demo;
 mod https;

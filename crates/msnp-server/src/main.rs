@@ -1,9 +1,11 @@
 //! `msnp-server` command line: run an MSNP7/MSNP8 server until Ctrl-C (then `OUT SSD` to
 //! everyone).
 
+use std::io::{BufRead, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use msnp_server::{load_accounts, AccountSpec, Config, Server, DEMO_ACCOUNT, DEMO_PASSWORD};
@@ -27,11 +29,20 @@ usage: msnp-server [options]
                            trust it for the HTTPS endpoints, e.g. msnp-cli --ca-file PATH)
   --no-msnp8               speak MSNP2-MSNP7 only (no HTTPS endpoints)
   --sb-idle-timeout SECS   close quiet switchboard connections (default 300)
+  --control                read JSON requests on stdin, answer on stdout after \"control: \"
+                           (for tests: {\"cmd\": \"help\"} lists the commands)
   -h, --help               this text";
 
-fn parse(args: &[String]) -> Result<(Config, Option<PathBuf>), String> {
+/// What the command line asks for beyond the server's [`Config`].
+#[derive(Default)]
+struct Extra {
+    ca_out: Option<PathBuf>,
+    control: bool,
+}
+
+fn parse(args: &[String]) -> Result<(Config, Extra), String> {
     let mut cfg = Config::default();
-    let mut ca_out = None;
+    let mut extra = Extra::default();
     let mut it = args.iter();
     let addr = |v: Option<&String>, opt: &str| -> Result<SocketAddr, String> {
         let v = v.ok_or_else(|| format!("{opt} needs a value"))?;
@@ -66,7 +77,10 @@ fn parse(args: &[String]) -> Result<(Config, Option<PathBuf>), String> {
             "--dispatch" => cfg.dispatch = true,
             "--challenges" => cfg.challenges = true,
             "--https-listen" => cfg.https_listen = Some(addr(it.next(), arg)?),
-            "--ca-out" => ca_out = Some(PathBuf::from(it.next().ok_or("--ca-out needs a path")?)),
+            "--ca-out" => {
+                extra.ca_out = Some(PathBuf::from(it.next().ok_or("--ca-out needs a path")?))
+            }
+            "--control" => extra.control = true,
             "--no-msnp8" => {
                 cfg.msnp8 = false;
                 cfg.https_listen = None;
@@ -78,12 +92,12 @@ fn parse(args: &[String]) -> Result<(Config, Option<PathBuf>), String> {
     if cfg.accounts.is_empty() && !cfg.demo {
         return Err("no accounts: give --accounts, --account or --demo".into());
     }
-    Ok((cfg, ca_out))
+    Ok((cfg, extra))
 }
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (cfg, ca_out) = match parse(&args) {
+    let (cfg, extra) = match parse(&args) {
         Ok(c) => c,
         Err(e) if e.is_empty() => {
             println!("{USAGE}");
@@ -113,9 +127,9 @@ fn main() -> ExitCode {
     if let Some(nexus) = handle.nexus_url() {
         println!("msnp-server: Passport nexus {nexus}");
     }
-    if let Some(path) = ca_out {
+    if let Some(path) = &extra.ca_out {
         let written = match handle.ca_pem() {
-            Some(pem) => std::fs::write(&path, pem).map_err(|e| e.to_string()),
+            Some(pem) => std::fs::write(path, pem).map_err(|e| e.to_string()),
             None => Err("the HTTPS endpoints are off".to_string()),
         };
         match written {
@@ -133,6 +147,11 @@ fn main() -> ExitCode {
     if demo {
         println!("msnp-server: demo account {DEMO_ACCOUNT}, password {DEMO_PASSWORD}");
     }
+    // Shared with the control thread; taken back out to shut down.
+    let handle = Arc::new(Mutex::new(Some(handle)));
+    if extra.control {
+        spawn_control(Arc::clone(&handle));
+    }
     let waited = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -141,6 +160,34 @@ fn main() -> ExitCode {
         eprintln!("msnp-server: cannot wait for Ctrl-C ({e}); stopping");
     }
     println!("msnp-server: shutting down");
-    handle.shutdown();
+    let taken = handle.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(handle) = taken {
+        handle.shutdown();
+    }
     ExitCode::SUCCESS
+}
+
+/// Answers `--control` requests from stdin on a thread of its own until stdin closes.
+fn spawn_control(handle: Arc<Mutex<Option<msnp_server::ServerHandle>>>) {
+    let spawned = std::thread::Builder::new()
+        .name("msnp-server-control".into())
+        .spawn(move || {
+            let stdin = std::io::stdin();
+            for line in stdin.lock().lines() {
+                let Ok(line) = line else { break };
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let guard = handle.lock().unwrap_or_else(|p| p.into_inner());
+                let Some(server) = guard.as_ref() else { break };
+                let answer = msnp_server::control::answer(server, &line);
+                drop(guard);
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{}{answer}", msnp_server::control::ANSWER_PREFIX);
+                let _ = out.flush();
+            }
+        });
+    if let Err(e) = spawned {
+        eprintln!("msnp-server: cannot start the control thread: {e}");
+    }
 }

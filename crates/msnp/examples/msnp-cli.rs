@@ -534,6 +534,9 @@ fn describe(event: &Event, list: &mut ContactList) -> Option<Value> {
                 json!({"event": "added_by", "account": account, "name": name, "pending": pending})
             }
             NsEvent::RemovedBy { account } => json!({"event": "removed_by", "account": account}),
+            NsEvent::ListVersion { version } => {
+                json!({"event": "list_version", "version": version})
+            }
             NsEvent::OwnStatus(status) => json!({"event": "status", "status": status.code()}),
             NsEvent::OwnDisplayName(name) => json!({"event": "name", "display_name": name}),
             NsEvent::Invited { inviter, .. } => json!({"event": "invited", "from": inviter}),

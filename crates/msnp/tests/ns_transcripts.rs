@@ -146,6 +146,17 @@ fn dispatch_redirect_login_sync_presence_and_edits() {
     }
     let list = r.ns.contact_list();
     assert_eq!(list.version, 28);
+    // Every confirmed edit announced the new version (what a client's cache must carry).
+    let versions: Vec<u32> = r
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            NsEvent::ListVersion { version } => Some(*version),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(versions.last(), Some(&28), "{versions:?}");
+    assert!(versions.windows(2).all(|w| w[0] < w[1]), "{versions:?}");
     assert!(list.get("frank@example.com").unwrap().allow);
     assert!(list.get("henry@example.com").unwrap().forward);
     assert!(list.get("erin@example.com").unwrap().block);

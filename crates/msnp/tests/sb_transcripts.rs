@@ -12,214 +12,12 @@ use msnp::proto::sb::{
 };
 use proptest::prelude::*;
 
-// ---------------------------------------------------------------------------------------------
-// Transcript blocks (copied from transcripts.md, notation of README.md)
-// ---------------------------------------------------------------------------------------------
+mod common;
 
-/// transcripts.md §5.2: alice's outgoing session with Bob, then Carol.
-const T5: &str = r#"
--- connection: switchboard, 192.0.2.20 port 1863 (own TrID counter)
-C: USR 1 alice@example.com 17262740.1050826919.32308
-S: USR 1 OK alice@example.com Alice%20%E2%98%95
-C: CAL 2 bob@example.com
-S: CAL 2 RINGING 11752013
--- the invitation is on its way; the client waits (at most about 60 s) for Bob to join
-S: JOI bob@example.com Bob
-C: MSG 3 A 162
-C| MIME-Version: 1.0\r\n
-C| Content-Type: text/plain; charset=UTF-8\r\n
-C| X-MMS-IM-Format: FN=Segoe%20UI; EF=B; CO=ff0000; CS=0; PF=22\r\n
-C| \r\n
-C| Hi Bob! Coffee at Café Zoë at 5? ☕
-S: ACK 3
--- Bob's client reports that he is typing
-S: MSG bob@example.com Bob 88
-S| MIME-Version: 1.0\r\n
-S| Content-Type: text/x-msmsgscontrol\r\n
-S| TypingUser: bob@example.com\r\n
-S| \r\n
-S| \r\n
-S: MSG bob@example.com Bob 142
-S| MIME-Version: 1.0\r\n
-S| Content-Type: text/plain; charset=UTF-8\r\n
-S| X-MMS-IM-Format: FN=Arial; EF=; CO=0; CS=0; PF=22\r\n
-S| \r\n
-S| Sure!\r\n
-S| Shall I ask Carol too?
--- alice starts typing her answer
-C: MSG 4 U 90
-C| MIME-Version: 1.0\r\n
-C| Content-Type: text/x-msmsgscontrol\r\n
-C| TypingUser: alice@example.com\r\n
-C| \r\n
-C| \r\n
-C: CAL 5 carol@example.com
-S: CAL 5 RINGING 11752013
-S: JOI carol@example.com Carol%20C.
-C: MSG 6 N 153
-C| MIME-Version: 1.0\r\n
-C| Content-Type: text/plain; charset=UTF-8\r\n
-C| X-MMS-IM-Format: FN=Segoe%20UI; EF=B; CO=ff0000; CS=0; PF=22\r\n
-C| \r\n
-C| Hello Carol 😀 coffee at 5?
--- mode N: no answer unless delivery fails (then NAK 6); Bob and Carol both receive the message
-S: MSG carol@example.com Carol%20C. 161
-S| MIME-Version: 1.0\r\n
-S| Content-Type: text/plain; charset=UTF-8\r\n
-S| X-MMS-IM-Format: FN=Times%20New%20Roman; EF=; CO=808080; CS=0; PF=12\r\n
-S| \r\n
-S| I'm in! See you both at five.
--- Carol's message reached Bob as well; now Carol closes her window
-S: BYE carol@example.com
-S: MSG bob@example.com Bob 124
-S| MIME-Version: 1.0\r\n
-S| Content-Type: text/plain; charset=UTF-8\r\n
-S| X-MMS-IM-Format: FN=Arial; EF=; CO=0; CS=0; PF=22\r\n
-S| \r\n
-S| Bye for now
--- alice closes the conversation window
-C: OUT
--- the server closes the connection; Bob receives BYE alice@example.com
-"#;
-
-/// transcripts.md §6: alice is called into Carol and Frank's session.
-const T6: &str = r#"
--- connection: switchboard, 192.0.2.21 port 1863 (own TrID counter)
-C: ANS 1 alice@example.com 849102291.520491113 11752099
-S: IRO 1 1 2 carol@example.com Carol%20C.
-S: IRO 1 2 2 frank@example.com Frank
-S: ANS 1 OK
-S: MSG carol@example.com Carol%20C. 178
-S| MIME-Version: 1.0\r\n
-S| Content-Type: text/plain; charset=UTF-8\r\n
-S| X-MMS-IM-Format: FN=Times%20New%20Roman; EF=; CO=808080; CS=0; PF=12\r\n
-S| \r\n
-S| Frank and I are planning Saturday. Are you in?
-C: MSG 2 N 148
-C| MIME-Version: 1.0\r\n
-C| Content-Type: text/plain; charset=UTF-8\r\n
-C| X-MMS-IM-Format: FN=Segoe%20UI; EF=B; CO=ff0000; CS=0; PF=22\r\n
-C| \r\n
-C| Count me in! Ça marche.
-S: MSG frank@example.com Frank 83
-S| MIME-Version: 1.0\r\n
-S| Content-Type: text/plain; charset=UTF-8\r\n
-S| \r\n
-S| Great, see you there.
-S: BYE frank@example.com
-S: BYE carol@example.com
--- alice is alone in the session; the client leaves
-C: OUT
--- the server closes the connection
-"#;
-
-/// transcripts.md §7: Bob calls alice, nudges her and offers a file she declines.
-const T7: &str = r#"
--- connection: switchboard, 192.0.2.20 port 1863 (own TrID counter)
-C: ANS 1 alice@example.com 1960351218.1056563900.14137 11752150
-S: IRO 1 1 1 bob@example.com Bob
-S: ANS 1 OK
--- a nudge from Bob
-S: MSG bob@example.com Bob 69
-S| MIME-Version: 1.0\r\n
-S| Content-Type: text/x-msnmsgr-datacast\r\n
-S| \r\n
-S| ID: 1\r\n
-S| \r\n
--- alice nudges back
-C: MSG 2 N 69
-C| MIME-Version: 1.0\r\n
-C| Content-Type: text/x-msnmsgr-datacast\r\n
-C| \r\n
-C| ID: 1\r\n
-C| \r\n
--- Bob offers a file
-S: MSG bob@example.com Bob 276
-S| MIME-Version: 1.0\r\n
-S| Content-Type: text/x-msmsgsinvite; charset=UTF-8\r\n
-S| \r\n
-S| Application-Name: File Transfer\r\n
-S| Application-GUID: {5D3E02AB-6190-11d3-BBBB-00C04F795683}\r\n
-S| Invitation-Command: INVITE\r\n
-S| Invitation-Cookie: 28471\r\n
-S| Application-File: beach.jpg\r\n
-S| Application-FileSize: 48213\r\n
-S| \r\n
--- the client shows "Bob wants to send you beach.jpg (47 KB)"; the user clicks Decline
-C: MSG 3 N 148
-C| MIME-Version: 1.0\r\n
-C| Content-Type: text/x-msmsgsinvite; charset=UTF-8\r\n
-C| \r\n
-C| Invitation-Command: CANCEL\r\n
-C| Invitation-Cookie: 28471\r\n
-C| Cancel-Code: REJECT\r\n
-C| \r\n
--- Bob closes his window
-S: BYE bob@example.com
-C: OUT
--- the server closes the connection
-"#;
-
-/// transcripts.md §8.3: alice's switchboard as the Escargot code emits it.
-const T83: &str = r#"
--- connection: switchboard sb.example.com port 1864 (alice)
-C: USR 1 alice@example.com 2d5c60a9c44bf6abf55e
-S: USR 1 OK alice@example.com Alice
-C: CAL 2 bob@example.com
-S: CAL 2 RINGING 8eb3fb536f83e4247859927714c9bc3
-S: JOI bob@example.com Bob
-C: MSG 3 A 141
-C| MIME-Version: 1.0\r\n
-C| Content-Type: text/plain; charset=UTF-8\r\n
-C| X-MMS-IM-Format: FN=Arial; EF=; CO=0; CS=0; PF=22\r\n
-C| \r\n
-C| Hello bob from alice (MSNP7)
-S: ACK 3
-S: MSG bob@example.com Bob 88
-S| MIME-Version: 1.0\r\n
-S| Content-Type: text/x-msmsgscontrol\r\n
-S| TypingUser: bob@example.com\r\n
-S| \r\n
-S| \r\n
-S: MSG bob@example.com Bob 97
-S| MIME-Version: 1.0\r\n
-S| Content-Type: text/plain; charset=UTF-8\r\n
-S| \r\n
-S| Hi alice! (reply, ack N, café ☺)
-S: BYE bob@example.com
-C: OUT
--- the server closes the connection without a reply
-"#;
-
-/// transcripts.md §8.4: Bob's side of the same switchboard.
-const T84: &str = r#"
--- connection: switchboard sb.example.com port 1864 (bob)
-C: ANS 1 bob@example.com 4ae041ad266f9d19d73d 8eb3fb536f83e4247859927714c9bc3
-S: IRO 1 1 1 alice@example.com Alice
-S: ANS 1 OK
-S: MSG alice@example.com Alice 141
-S| MIME-Version: 1.0\r\n
-S| Content-Type: text/plain; charset=UTF-8\r\n
-S| X-MMS-IM-Format: FN=Arial; EF=; CO=0; CS=0; PF=22\r\n
-S| \r\n
-S| Hello bob from alice (MSNP7)
-C: MSG 2 U 88
-C| MIME-Version: 1.0\r\n
-C| Content-Type: text/x-msmsgscontrol\r\n
-C| TypingUser: bob@example.com\r\n
-C| \r\n
-C| \r\n
-C: MSG 3 N 97
-C| MIME-Version: 1.0\r\n
-C| Content-Type: text/plain; charset=UTF-8\r\n
-C| \r\n
-C| Hi alice! (reply, ack N, café ☺)
-C: OUT
--- the server closes the connection without a reply; alice receives BYE bob@example.com
-"#;
+use common::Item;
 
 // ---------------------------------------------------------------------------------------------
-// Transcript parser
+// Transcript blocks (read from transcripts.md, notation of README.md)
 // ---------------------------------------------------------------------------------------------
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -251,48 +49,42 @@ impl Step {
     }
 }
 
-/// Parses a block written in README.md's notation (`C:`/`S:` lines, `C|`/`S|` payload pieces,
-/// `--` comments and blank lines ending a payload).
-fn parse_block(text: &str) -> Vec<Step> {
-    let mut steps: Vec<Step> = Vec::new();
-    let mut open_payload = false;
-    for raw in text.lines() {
-        let prefix = raw.get(..2).unwrap_or("");
-        let dir = match prefix.chars().next() {
-            Some('C') => Some(Dir::Client),
-            Some('S') => Some(Dir::Server),
-            _ => None,
-        };
-        match (dir, prefix.chars().nth(1)) {
-            (Some(dir), Some(':')) => {
-                let line = raw[2..].strip_prefix(' ').unwrap_or(&raw[2..]).to_string();
-                let payload = (line.starts_with("MSG ")).then(Vec::new);
-                open_payload = payload.is_some();
-                steps.push(Step { dir, line, payload });
-            }
-            (Some(dir), Some('|')) => {
-                assert!(
-                    open_payload,
-                    "payload piece without a payload command: {raw}"
-                );
-                let step = steps.last_mut().expect("a step");
-                assert_eq!(step.dir, dir, "piece direction: {raw}");
-                let piece = raw[2..].strip_prefix(' ').unwrap_or(&raw[2..]);
-                let piece = piece.replace("\\r\\n", "\r\n");
-                step.payload
-                    .as_mut()
-                    .expect("payload")
-                    .extend_from_slice(piece.as_bytes());
-            }
-            _ => {
-                assert!(
-                    raw.trim().is_empty() || raw.starts_with("--"),
-                    "unexpected line {raw:?}"
-                );
-                open_payload = false;
-            }
-        }
-    }
+/// The switchboard block of a transcripts.md section (`"5.2"`, `"6."`, `"8.3"`, ...), as steps:
+/// each command line with its payload split off (only `MSG` carries one on a switchboard) and
+/// the payload length checked against the length the line announces.
+fn transcript(section: &str) -> Vec<Step> {
+    let markdown = common::read("transcripts.md");
+    let mut found = common::blocks(&markdown).into_iter().filter(|b| {
+        b.heading.starts_with(section)
+            && matches!(b.items.first(), Some(Item::Comment(c)) if c.starts_with("connection: switchboard"))
+    });
+    let block = found
+        .next()
+        .unwrap_or_else(|| panic!("no switchboard block in transcripts.md §{section}"));
+    assert!(
+        found.next().is_none(),
+        "two switchboard blocks in §{section}"
+    );
+    let steps: Vec<Step> = block
+        .items
+        .into_iter()
+        .filter_map(|item| {
+            let (dir, bytes) = match item {
+                Item::Client(b) => (Dir::Client, b),
+                Item::Server(b) => (Dir::Server, b),
+                Item::Comment(_) => return None,
+            };
+            let end = bytes
+                .windows(2)
+                .position(|w| w == b"\r\n")
+                .expect("a line end");
+            let line = String::from_utf8(bytes[..end].to_vec()).expect("UTF-8 line");
+            let rest = bytes[end + 2..].to_vec();
+            let payload = line.starts_with("MSG ").then_some(rest.clone());
+            assert!(payload.is_some() || rest.is_empty(), "payload after {line}");
+            Some(Step { dir, line, payload })
+        })
+        .collect();
     for step in &steps {
         if let Some(p) = &step.payload {
             let announced: usize = step.tokens().last().unwrap().parse().unwrap();
@@ -323,13 +115,12 @@ fn ack_mode(code: &str) -> AckMode {
 /// what the machine already transmitted must match it, and when it transmitted nothing the line
 /// is the user's action (connect, `CAL`, `MSG`, `OUT`), performed and then compared. The fake
 /// clock advances one second per line.
-fn replay(mut sb: Switchboard, block: &str, byte_at_a_time: bool) -> Replay {
-    let steps = parse_block(block);
+fn replay(mut sb: Switchboard, steps: &[Step], byte_at_a_time: bool) -> Replay {
     let mut now = Instant::now();
     let mut pending: Vec<u8> = Vec::new();
     let mut events = Vec::new();
     let mut sent = Vec::new();
-    for step in &steps {
+    for step in steps {
         now += Duration::from_secs(1);
         if sb.poll_timeout().is_some_and(|t| t <= now) {
             sb.handle_timeout(now);
@@ -397,11 +188,11 @@ fn replay(mut sb: Switchboard, block: &str, byte_at_a_time: bool) -> Replay {
     }
 }
 
-fn payload_of(block: &str, line_prefix: &str) -> Vec<u8> {
-    parse_block(block)
-        .into_iter()
+fn payload_of(steps: &[Step], line_prefix: &str) -> Vec<u8> {
+    steps
+        .iter()
         .find(|s| s.line.starts_with(line_prefix))
-        .and_then(|s| s.payload)
+        .and_then(|s| s.payload.clone())
         .expect("payload")
 }
 
@@ -423,12 +214,12 @@ fn left(account: &str) -> SbEvent {
     }
 }
 
-fn message(block: &str, line: &str) -> SbEvent {
+fn message(steps: &[Step], line: &str) -> SbEvent {
     let toks: Vec<&str> = line.split(' ').collect();
     SbEvent::Message {
         from: toks[1].into(),
         name: name(toks[2]),
-        payload: payload_of(block, line),
+        payload: payload_of(steps, line),
     }
 }
 
@@ -447,9 +238,10 @@ fn alice_out(invitees: &[&str], cookie: &str) -> Switchboard {
 
 #[test]
 fn transcript_8_3_alice_outgoing_escargot() {
+    let t83 = transcript("8.3");
     for byte_at_a_time in [false, true] {
         let sb = alice_out(&["bob@example.com"], "2d5c60a9c44bf6abf55e");
-        let mut r = replay(sb, T83, byte_at_a_time);
+        let mut r = replay(sb, &t83, byte_at_a_time);
         let id = r.sent[0].0;
         assert_eq!(
             r.events,
@@ -457,8 +249,8 @@ fn transcript_8_3_alice_outgoing_escargot() {
                 SbEvent::Ready,
                 joined("bob@example.com", "Bob"),
                 SbEvent::Delivered { id },
-                message(T83, "MSG bob@example.com Bob 88"),
-                message(T83, "MSG bob@example.com Bob 97"),
+                message(&t83, "MSG bob@example.com Bob 88"),
+                message(&t83, "MSG bob@example.com Bob 97"),
                 left("bob@example.com"),
                 SbEvent::Closed { error: None },
             ]
@@ -473,6 +265,7 @@ fn transcript_8_3_alice_outgoing_escargot() {
 
 #[test]
 fn transcript_8_4_bob_incoming_escargot() {
+    let t84 = transcript("8.4");
     for byte_at_a_time in [false, true] {
         let sb = Switchboard::incoming(
             "bob@example.com",
@@ -480,7 +273,7 @@ fn transcript_8_4_bob_incoming_escargot() {
             "8eb3fb536f83e4247859927714c9bc3",
             Instant::now(),
         );
-        let mut r = replay(sb, T84, byte_at_a_time);
+        let mut r = replay(sb, &t84, byte_at_a_time);
         let alice = ("alice@example.com".to_string(), name("Alice"));
         assert_eq!(
             r.events,
@@ -489,7 +282,7 @@ fn transcript_8_4_bob_incoming_escargot() {
                 SbEvent::Roster {
                     participants: vec![alice.clone()]
                 },
-                message(T84, "MSG alice@example.com Alice 141"),
+                message(&t84, "MSG alice@example.com Alice 141"),
                 SbEvent::Closed { error: None },
             ]
         );
@@ -500,14 +293,15 @@ fn transcript_8_4_bob_incoming_escargot() {
         assert_eq!(unresolved.len(), 1);
         assert_eq!(unresolved[0].0, r.sent[1].0);
         assert_eq!(unresolved[0].1, AckMode::NakOnly);
-        assert_eq!(unresolved[0].2, payload_of(T84, "MSG 3 N 97"));
+        assert_eq!(unresolved[0].2, payload_of(&t84, "MSG 3 N 97"));
     }
 }
 
 #[test]
 fn transcript_5_outgoing_multi_party() {
+    let t5 = transcript("5.2");
     let sb = alice_out(&["bob@example.com"], "17262740.1050826919.32308");
-    let mut r = replay(sb, T5, false);
+    let mut r = replay(sb, &t5, false);
     let a_id = r.sent[0].0;
     assert_eq!(r.sent[1].1, AckMode::Unacknowledged);
     assert_eq!(
@@ -516,12 +310,12 @@ fn transcript_5_outgoing_multi_party() {
             SbEvent::Ready,
             joined("bob@example.com", "Bob"),
             SbEvent::Delivered { id: a_id },
-            message(T5, "MSG bob@example.com Bob 88"),
-            message(T5, "MSG bob@example.com Bob 142"),
+            message(&t5, "MSG bob@example.com Bob 88"),
+            message(&t5, "MSG bob@example.com Bob 142"),
             joined("carol@example.com", "Carol%20C."),
-            message(T5, "MSG carol@example.com Carol%20C. 161"),
+            message(&t5, "MSG carol@example.com Carol%20C. 161"),
             left("carol@example.com"),
-            message(T5, "MSG bob@example.com Bob 124"),
+            message(&t5, "MSG bob@example.com Bob 124"),
             SbEvent::Closed { error: None },
         ]
     );
@@ -540,9 +334,10 @@ fn transcript_5_outgoing_multi_party() {
 #[test]
 fn transcript_5_n_message_delivered_after_grace() {
     // The same session, but alice waits past the grace period before closing the window.
-    let cut = T5.find("C: OUT").unwrap();
+    let t5 = transcript("5.2");
+    let cut = t5.iter().position(|s| s.line == "OUT").unwrap();
     let sb = alice_out(&["bob@example.com"], "17262740.1050826919.32308");
-    let mut r = replay(sb, &T5[..cut], false);
+    let mut r = replay(sb, &t5[..cut], false);
     let n_id = r.sent[2].0;
     let deadline = r.sb.poll_timeout().unwrap();
     assert!(deadline > r.now);
@@ -556,13 +351,14 @@ fn transcript_5_n_message_delivered_after_grace() {
 
 #[test]
 fn transcript_6_incoming_roster() {
+    let t6 = transcript("6.");
     let sb = Switchboard::incoming(
         "alice@example.com",
         "849102291.520491113",
         "11752099",
         Instant::now(),
     );
-    let r = replay(sb, T6, true);
+    let r = replay(sb, &t6, true);
     assert_eq!(
         r.events,
         vec![
@@ -573,8 +369,8 @@ fn transcript_6_incoming_roster() {
                     ("frank@example.com".to_string(), name("Frank")),
                 ]
             },
-            message(T6, "MSG carol@example.com Carol%20C. 178"),
-            message(T6, "MSG frank@example.com Frank 83"),
+            message(&t6, "MSG carol@example.com Carol%20C. 178"),
+            message(&t6, "MSG frank@example.com Frank 83"),
             left("frank@example.com"),
             left("carol@example.com"),
             SbEvent::Closed { error: None },
@@ -586,13 +382,14 @@ fn transcript_6_incoming_roster() {
 
 #[test]
 fn transcript_7_nudge_and_declined_invitation() {
+    let t7 = transcript("7.");
     let sb = Switchboard::incoming(
         "alice@example.com",
         "1960351218.1056563900.14137",
         "11752150",
         Instant::now(),
     );
-    let mut r = replay(sb, T7, false);
+    let mut r = replay(sb, &t7, false);
     assert_eq!(
         r.events,
         vec![
@@ -600,8 +397,8 @@ fn transcript_7_nudge_and_declined_invitation() {
             SbEvent::Roster {
                 participants: vec![("bob@example.com".to_string(), name("Bob"))]
             },
-            message(T7, "MSG bob@example.com Bob 69"),
-            message(T7, "MSG bob@example.com Bob 276"),
+            message(&t7, "MSG bob@example.com Bob 69"),
+            message(&t7, "MSG bob@example.com Bob 276"),
             left("bob@example.com"),
             SbEvent::Closed { error: None },
         ]
@@ -632,12 +429,18 @@ fn transcript_9_1_sign_out_leaves_open_switchboard() {
 fn replay_detects_a_wrong_byte() {
     // Guard for the harness itself: a transcript whose TrID differs from ours must fail.
     let sb = alice_out(&["bob@example.com"], "2d5c60a9c44bf6abf55e");
-    replay(sb, &T83.replace("CAL 2 bob", "CAL 3 bob"), false);
+    let mut t83 = transcript("8.3");
+    let cal = t83
+        .iter_mut()
+        .find(|s| s.line == "CAL 2 bob@example.com")
+        .unwrap();
+    cal.line = "CAL 3 bob@example.com".into();
+    replay(sb, &t83, false);
 }
 
 #[test]
 fn transcript_parser_builds_exact_payloads() {
-    let steps = parse_block(T5);
+    let steps = transcript("5.2");
     let first = steps.iter().find(|s| s.line == "MSG 3 A 162").unwrap();
     let payload = first.payload.as_ref().unwrap();
     assert!(payload.starts_with(b"MIME-Version: 1.0\r\nContent-Type"));

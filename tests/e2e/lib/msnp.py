@@ -12,6 +12,7 @@ one-JSON-object-per-line events it prints, which `wait_event` waits for::
 
 import json
 import os
+import queue
 import re
 import shutil
 import signal
@@ -25,6 +26,9 @@ from .session import REPO_ROOT, artifacts_dir
 from .waiting import E2ETimeout
 
 _SERVER_ADDRESS = re.compile(r"clients connect to (\S+)")
+_NEXUS = re.compile(r"Passport nexus (\S+)")
+_CA_WRITTEN = re.compile(r"CA certificate written to ")
+_CONTROL_PREFIX = "control: "
 
 
 def cargo_binary(name, example=False, build=False, env_var=None):
@@ -72,12 +76,22 @@ def _event_matches(pattern, event):
 
 class MsnpServer:
     """`msnp-server --listen 127.0.0.1:0` with the given accounts, ended by `stop` (Ctrl-C,
-    so it signs everyone out cleanly; killed if it does not go within 5 s)."""
+    so it signs everyone out cleanly; killed if it does not go within 5 s).
+
+    With `https=True` it also writes the CA of its Passport (HTTPS) endpoints to a file and
+    waits for it: `nexus_url` and `ca_file` are then what an MSNP8 client needs
+    (`MARIPOSA_NEXUS_URL` / `MARIPOSA_EXTRA_CA`, `msnp-cli --nexus … --ca-file …`). Without
+    it the server runs with `--no-msnp8` (MSNP7 only), so the app's "Automatic" signs in with
+    MSNP7 without needing the CA."""
 
     def __init__(self, accounts=(), demo=False, extra_args=(), binary=None, name="msnp-server",
-                 build=False):
+                 build=False, listen="127.0.0.1:0", https=False):
         self.accounts = list(accounts)
+        self.listen = listen
         self.demo = demo
+        self.https = https
+        self.nexus_url = None
+        self.ca_file = None
         self.extra_args = list(extra_args)
         self.binary = binary or cargo_binary("msnp-server", build=build, env_var="MSNP_SERVER_BIN")
         self.name = name
@@ -86,6 +100,8 @@ class MsnpServer:
         self._tmp = None
         self._log = None
         self._drain = None
+        self._answers = None
+        self._control_lock = threading.Lock()
 
     def __enter__(self):
         self.start()
@@ -96,9 +112,18 @@ class MsnpServer:
         return False
 
     def start(self, timeout=20):
-        args = [str(self.binary), "--listen", "127.0.0.1:0", *self.extra_args]
-        if self.accounts:
+        args = [str(self.binary), "--listen", self.listen, "--control", *self.extra_args]
+        if self._tmp is None:
             self._tmp = tempfile.mkdtemp(prefix="msnp-server-")
+        if self.https:
+            self.ca_file = os.path.join(self._tmp, "ca.pem")
+            self.nexus_url = None
+            args += ["--https-listen", "127.0.0.1:0", "--ca-out", self.ca_file]
+        elif not {"--https-listen", "--ca-out"} & set(self.extra_args):
+            # Without its CA nobody can trust the Passport endpoints, so MSNP8 is off: clients
+            # offering "Automatic" (the app's default) get MSNP7, as from an older server.
+            args.append("--no-msnp8")
+        if self.accounts:
             path = os.path.join(self._tmp, "accounts.json")
             with open(path, "w") as f:
                 json.dump([{"passport": a[0], "password": a[1],
@@ -107,12 +132,21 @@ class MsnpServer:
             args += ["--accounts", path]
         if self.demo:
             args.append("--demo")
+        if self._log is not None:
+            self._log.close()  # a restart after kill()
         self._log = open(artifacts_dir("msnp") / f"{self.name}.log", "a")
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self._log, text=True,
-                                     start_new_session=True)
+        self._answers = queue.Queue()
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self._log, text=True, start_new_session=True)
         deadline = time.monotonic() + timeout
         lines = []
-        while self.address is None:
+        ca_written = False
+
+        def ready():
+            return self.address is not None and (
+                not self.https or (self.nexus_url is not None and ca_written))
+
+        while not ready():
             line = self.proc.stdout.readline()  # the server prints its addresses at once
             if not line:
                 raise RuntimeError(f"msnp-server exited ({self.proc.wait()}): {''.join(lines)}"
@@ -120,8 +154,13 @@ class MsnpServer:
             lines.append(line)
             self._log.write(line)
             found = _SERVER_ADDRESS.search(line)
+            nexus = _NEXUS.search(line)
             if found:
                 self.address = found.group(1)
+            elif nexus:
+                self.nexus_url = nexus.group(1)
+            elif _CA_WRITTEN.search(line):
+                ca_written = True
             elif time.monotonic() > deadline:
                 raise E2ETimeout(f"msnp-server printed no address: {''.join(lines)}")
         self._log.flush()
@@ -132,8 +171,36 @@ class MsnpServer:
 
     def _copy_output(self):
         for line in self.proc.stdout:
+            if line.startswith(_CONTROL_PREFIX):
+                self._answers.put(json.loads(line[len(_CONTROL_PREFIX):]))
             self._log.write(line)
             self._log.flush()
+
+    def control(self, cmd, timeout=10.0, **args):
+        """Runs one `--control` command (`sessions`, `switchboards`, `account`, `syn-versions`,
+        `close-switchboards`, `drop-session`, ...; see crates/msnp-server/src/control.rs) and
+        returns its result; raises RuntimeError if the server answers with an error."""
+        with self._control_lock:
+            self.proc.stdin.write(json.dumps({"cmd": cmd, **args}) + "\n")
+            self.proc.stdin.flush()
+            try:
+                answer = self._answers.get(timeout=timeout)
+            except queue.Empty:
+                raise E2ETimeout(f"msnp-server did not answer {cmd!r} within {timeout} s")
+        if not answer.get("ok"):
+            raise RuntimeError(f"msnp-server control {cmd!r}: {answer.get('error')}")
+        return answer["result"]
+
+    def kill(self):
+        """Kills the server at once (SIGKILL: no OUT, sockets just drop), for crash tests;
+        `start()` starts it again (pass listen="127.0.0.1:PORT" to keep the port)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self._drain is not None:
+            self._drain.join(timeout=2)
+            self._drain = None
+        self.address = None
 
     @property
     def port(self):

@@ -192,6 +192,19 @@ def test_msnp_peers(build):
             got = bob.wait_event({"event": "message", "from": "ann@example.com"}, timeout=20)
             check(got["text"] == "hello from ann", f"message {got}")
             ann.wait_event(lambda e: e["event"] == "delivered", timeout=20)
+            # The control channel sees both sessions and their switchboard, and closes it.
+            online = [s["account"] for s in server.control("sessions")]
+            check(online == ["ann@example.com", "bob@example.com"], f"sessions {online}")
+            boards = server.control("switchboards")
+            check(len(boards) == 1, f"switchboards {boards}")
+            closed = server.control("close-switchboards", passport="ann@example.com")
+            check(closed == [boards[0]["session_id"]], f"closed {closed}")
+            try:
+                server.control("account", passport="nobody@example.com")
+            except RuntimeError as e:
+                check("no account" in str(e), f"error {e}")
+            else:
+                raise AssertionError("control answered for an unknown account")
             try:
                 bob.wait_event({"event": "nudge"}, timeout=0.3)
             except E2ETimeout as e:

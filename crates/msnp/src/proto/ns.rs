@@ -244,6 +244,10 @@ pub enum NsEvent {
     ContactChanged { entry: ContactEntry },
     /// A contact is on no list any more.
     ContactRemoved { account: String },
+    /// The list version changed after a change confirmed by the server (`ADD`, `REM`, `ADG`,
+    /// `RMG`, `REG`, `BLP`, `GTC`, ...): a saved cache must carry it, so the next `SYN` sends
+    /// it and an unchanged list costs one round trip.
+    ListVersion { version: u32 },
     /// Groups were added, removed or renamed: the new set.
     GroupsChanged { groups: Vec<(u32, String)> },
     /// BLP or GTC changed.
@@ -689,7 +693,15 @@ impl Notification {
 
     fn handle_command(&mut self, cmd: ServerCommand, now: Instant) {
         match self.phase {
-            Phase::SignedIn => self.handle_signed_in(cmd, now),
+            Phase::SignedIn => {
+                let before = self.list.version;
+                self.handle_signed_in(cmd, now);
+                if self.list.version != before {
+                    self.events.push_back(NsEvent::ListVersion {
+                        version: self.list.version,
+                    });
+                }
+            }
             _ => self.handle_login(cmd, now),
         }
     }
