@@ -238,7 +238,7 @@ impl MpApplication {
         self.set_accels_for_action("app.preferences", &["<Primary>comma"]);
         self.set_accels_for_action("win.search", &["<Primary>f"]);
         self.set_accels_for_action("win.add-contact", &["<Primary>n"]);
-        self.set_accels_for_action("win.show-offline", &["<Primary>h"]);
+        self.set_accels_for_action("win.show-offline", &["<Primary><Shift>h"]);
         self.set_accels_for_action("window.close", &["<Primary>w"]);
     }
 

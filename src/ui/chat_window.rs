@@ -100,6 +100,8 @@ mod imp {
                 },
             );
             klass.add_binding_action(gdk::Key::g, gdk::ModifierType::CONTROL_MASK, "chat.nudge");
+            klass.install_action("chat.history", None, |win, _, _| win.show_history());
+            klass.add_binding_action(gdk::Key::h, gdk::ModifierType::CONTROL_MASK, "chat.history");
             klass.add_binding_action(gdk::Key::w, gdk::ModifierType::CONTROL_MASK, "window.close");
         }
 
@@ -690,6 +692,7 @@ impl MpChatWindow {
                 let name = if e.own { me.as_str() } else { e.name.as_str() };
                 let m = MpMessage::new(kind, name, &e.text);
                 m.set_history(true);
+                m.set_format(e.format.as_str());
                 let time = glib::DateTime::from_unix_local(e.time)
                     .and_then(|t| t.format("%H:%M"))
                     .map(|s| s.to_string())

@@ -36,6 +36,20 @@ impl MpWindow {
             self.add_action(&action);
         };
         account_action("remove-contact", |win, account| win.confirm_remove(account));
+        // "" is the selected contact (Ctrl+H, a shortcut of this window only: an application
+        // accelerator would also fire in conversation windows, which have their own).
+        account_action("view-history", |win, account| {
+            win.show_history(Some(account).filter(|a| !a.is_empty()));
+        });
+        let shortcuts = gtk::ShortcutController::new();
+        shortcuts.set_scope(gtk::ShortcutScope::Managed);
+        let ctrl_h = gtk::Shortcut::new(
+            gtk::ShortcutTrigger::parse_string("<Primary>h"),
+            Some(gtk::NamedAction::new("win.view-history").upcast::<gtk::ShortcutAction>()),
+        );
+        ctrl_h.set_arguments(Some(&"".to_variant()));
+        shortcuts.add_shortcut(ctrl_h);
+        self.add_controller(shortcuts);
         account_action("contact-details", |win, account| {
             win.show_contact_details(account);
         });
@@ -190,6 +204,69 @@ impl MpWindow {
         dialog.set_transient_for(Some(self));
         dialog.present();
         Some(dialog)
+    }
+
+    /// Opens (or raises) the history window of the signed-in account (else the last one) on
+    /// the log of `contact`, or of the contact selected in the list when `None`.
+    pub fn show_history(&self, contact: Option<&str>) -> Option<super::MpHistoryWindow> {
+        let app = self
+            .application()
+            .and_downcast::<crate::application::MpApplication>()?;
+        let bridge = self.bridge();
+        let own = match &bridge {
+            Some(b) => b.account(),
+            None => app.settings().last_account().email,
+        };
+        if own.is_empty() {
+            return None;
+        }
+        let contact = contact.map(str::to_string).or_else(|| {
+            self.contact_list_page()
+                .list_view()
+                .model()
+                .and_downcast::<gtk::SingleSelection>()?
+                .selected_item()
+                .and_downcast::<crate::model::MpContact>()
+                .map(|c| c.account())
+        });
+        let existing = app.windows().into_iter().find_map(|w| {
+            w.downcast::<super::MpHistoryWindow>()
+                .ok()
+                .filter(|h| h.own().eq_ignore_ascii_case(&own))
+        });
+        let window = match existing {
+            Some(w) => {
+                // Logs may have been started since it opened.
+                w.reload_logs();
+                w
+            }
+            None => {
+                let names = bridge
+                    .map(|b| {
+                        b.state()
+                            .borrow()
+                            .roster
+                            .contacts()
+                            .map(|(k, c)| (k.clone(), c.display_name().to_string()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                super::MpHistoryWindow::new(
+                    Some(app.upcast_ref()),
+                    &crate::config::data_dir(),
+                    &own,
+                    names,
+                )
+            }
+        };
+        if std::env::var_os("MARIPOSA_DEBUG").is_some() {
+            eprintln!("mariposa: history of {own}, contact {contact:?}");
+        }
+        if let Some(contact) = contact {
+            window.open_log(&contact);
+        }
+        window.present();
+        Some(window)
     }
 
     fn popup_contact_menu(&self, account: &str, group: u32, row: &gtk::Widget, x: f64, y: f64) {
@@ -533,6 +610,9 @@ pub fn contact_menu(
     let main = gio::Menu::new();
     let item = gio::MenuItem::new(Some(&gettext("Send a _Message")), None);
     item.set_action_and_target_value(Some("app.open-chat"), Some(&account.to_variant()));
+    main.append_item(&item);
+    let item = gio::MenuItem::new(Some(&gettext("View _History")), None);
+    item.set_action_and_target_value(Some("win.view-history"), Some(&account.to_variant()));
     main.append_item(&item);
     let item = gio::MenuItem::new(Some(&gettext("_Details")), None);
     item.set_action_and_target_value(Some("win.contact-details"), Some(&account.to_variant()));

@@ -8,6 +8,7 @@ pub mod contact_details;
 pub mod contact_list_page;
 pub mod contact_row;
 pub mod group_row;
+pub mod history_window;
 pub mod message_row;
 pub mod preferences;
 pub mod sign_in_page;
@@ -19,11 +20,14 @@ pub mod window;
 pub use add_contact_dialog::MpAddContactDialog;
 pub use chat_window::MpChatWindow;
 pub use contact_list_page::MpContactListPage;
+pub use history_window::MpHistoryWindow;
 pub use preferences::MpPreferencesWindow;
 pub use sign_in_page::MpSignInPage;
 pub use window::MpWindow;
 
 #[cfg(test)]
 mod bench;
+#[cfg(test)]
+mod history_bench;
 #[cfg(test)]
 mod smoke_tests;

@@ -214,6 +214,7 @@ fn smoke_main_window_builds_with_its_actions() {
         "unblock-contact",
         "move-contact",
         "copy-contact",
+        "view-history",
     ] {
         assert!(win.lookup_action(action).is_some(), "{action}");
     }
@@ -357,6 +358,7 @@ fn smoke_chat_window_history_does_not_repeat_the_first_live_line() {
         own,
         name: "Bob".into(),
         text: text.into(),
+        format: String::new(),
     };
     // The log already holds the live line (written before it was read): left out.
     chat.prepend_history(&[
@@ -516,6 +518,10 @@ fn smoke_contact_menu_and_blocked_badge() {
         "{actions:?}"
     );
     assert!(!actions.contains(&"win.block-contact".to_string()));
+    assert!(
+        actions.contains(&"win.view-history".to_string()),
+        "{actions:?}"
+    );
 
     let state = Rc::new(RefCell::new(AccountState::new(
         "me@example.com",
@@ -720,4 +726,143 @@ fn smoke_transfer_lines_offer_the_buttons_of_the_moment() {
     prefs.set_download_folder(std::path::Path::new("/srv/incoming"), |_| {});
     assert_eq!(prefs.download_folder(), "/srv/incoming");
     prefs.destroy();
+}
+
+/// Writes `n` lines to the log of `contact` (every 100th mentions "lighthouse").
+fn write_log(dir: &std::path::Path, own: &str, contact: &str, n: i64, hostile: bool) {
+    use std::io::Write;
+    let path = crate::store::history::log_path(dir, own, contact);
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("dir");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path).expect("log"));
+    for i in 0..n {
+        let text = if hostile && i == n - 1 {
+            "<b>not bold</b> &amp; <span size='999999'>x</span>".to_string()
+        } else if i % 100 == 7 {
+            format!("line {i} near the lighthouse")
+        } else {
+            format!("line {i} of {contact}")
+        };
+        let e = crate::store::history::Entry {
+            time: 1_700_000_000 + i * 60,
+            own: i % 3 == 0,
+            name: if i % 3 == 0 {
+                "Me".into()
+            } else {
+                "Bob".into()
+            },
+            text,
+            format: if i % 5 == 0 {
+                "FN=Serif; EF=B; CO=ff; CS=0; PF=22".into()
+            } else {
+                String::new()
+            },
+        };
+        let mut line = serde_json::to_vec(&e).expect("json");
+        line.push(b'\n');
+        out.write_all(&line).expect("write");
+    }
+}
+
+#[gtk::test]
+#[ignore = "needs a display (run under xvfb-run with --ignored)"]
+fn smoke_history_window_pages_searches_and_exports() {
+    use super::history_window::PAGE_LINES;
+    use crate::store::history::ExportFormat;
+    resources();
+    let dir = std::env::temp_dir().join(format!("mariposa-smoke-history-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let own = "me@example.com";
+    write_log(&dir, own, "bob@example.com", 2500, true);
+    write_log(&dir, own, "carol@example.com", 30, false);
+    let names = std::collections::HashMap::from([(
+        "bob@example.com".to_string(),
+        "Bob <b>Builder</b>".to_string(),
+    )]);
+    let win = MpHistoryWindow::new(None, &dir, own, names);
+    win.set_default_size(820, 560);
+    win.present();
+    win.open_log("Bob@Example.com");
+    let wait = |what: &str, f: &dyn Fn() -> bool| {
+        let end = Instant::now() + Duration::from_secs(10);
+        while !f() {
+            assert!(Instant::now() < end, "timed out waiting for {what}");
+            glib::MainContext::default().iteration(false);
+        }
+    };
+    wait("the first page", &|| {
+        win.lines().n_items() > 0 && !win.is_loading()
+    });
+    spin(Duration::from_millis(300));
+    // The log opens at its newest line.
+    let adj = win.lines_scroller().vadjustment();
+    wait("the view at the bottom", &|| {
+        adj.upper() > adj.page_size() && adj.value() >= adj.upper() - adj.page_size() - 1.0
+    });
+    spin(Duration::from_millis(300));
+    assert_eq!(win.contact().as_deref(), Some("bob@example.com"));
+    assert!(win.lines().n_items() as usize >= PAGE_LINES);
+    let newest = win
+        .lines()
+        .item(win.lines().n_items() - 1)
+        .and_downcast::<crate::model::message::MpMessage>()
+        .expect("line");
+    assert!(newest.text().starts_with("<b>not bold</b>"));
+    let mut labels = Vec::new();
+    labels_in(win.upcast_ref(), &mut labels);
+    assert!(
+        labels
+            .iter()
+            .any(|l| l.text().starts_with("<b>not bold</b> &amp;")),
+        "the hostile line is shown literally"
+    );
+    screenshot(&win, "history-window");
+    // Scrolling up reads older pages until the first line.
+    let adj = win.lines_scroller().vadjustment();
+    wait("the first line", &|| {
+        adj.set_value(0.0);
+        win.reached_start() && win.lines().n_items() == 2500
+    });
+    let first = win
+        .lines()
+        .item(0)
+        .and_downcast::<crate::model::message::MpMessage>()
+        .expect("line");
+    assert_eq!(first.text(), "line 0 of bob@example.com");
+    assert_eq!(first.serial(), 0);
+
+    // Search across both logs; a hit opens its log with the line selected.
+    win.search("LIGHTHOUSE");
+    wait("the hits", &|| win.results().n_items() > 0);
+    assert_eq!(win.results().n_items(), 26);
+    win.open_log("carol@example.com");
+    wait("carol's log", &|| {
+        win.lines().n_items() == 30 && !win.is_loading()
+    });
+    let hit = win
+        .results()
+        .item(24)
+        .and_downcast::<super::history_window::MpHistoryHit>()
+        .expect("hit");
+    assert_eq!(hit.contact(), "bob@example.com");
+    assert_eq!(hit.text(), "line 7 near the lighthouse");
+    assert_eq!(hit.title(), "Bob <b>Builder</b>");
+    win.show_hit(&hit);
+    wait("the hit selected", &|| {
+        win.selected_offset() == Some(hit.offset())
+    });
+    spin(Duration::from_millis(300));
+    screenshot(&win, "history-search");
+
+    // Export.
+    let out = dir.join("bob.html");
+    win.export_to(ExportFormat::Html, &out);
+    wait("the export", &|| {
+        win.status_text().starts_with("Exported 2500 lines")
+    });
+    let html = std::fs::read_to_string(&out).expect("exported");
+    assert!(html.contains("&lt;b&gt;not bold&lt;/b&gt; &amp;amp;"));
+    assert!(html.contains("Conversation with Bob &lt;b&gt;Builder&lt;/b&gt; (bob@example.com)"));
+    win.search("");
+    win.destroy();
+    let _ = std::fs::remove_dir_all(&dir);
 }

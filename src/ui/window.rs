@@ -786,7 +786,7 @@ impl MpWindow {
             } => {
                 let chat = self.chat_for_incoming(conversation, &from, &name);
                 chat.add_received_formatted(&name, &text, &format);
-                self.log_line(&from, false, &name, &text);
+                self.log_line(&from, false, &name, &text, &format);
                 if !chat.is_active() {
                     chat.want_attention();
                     if let Some(app) = &app {
@@ -808,7 +808,7 @@ impl MpWindow {
                 let chat = self.chat_for_incoming(conversation, &from, &name);
                 chat.nudged(&name);
                 let line = gettext_f("{} sent you a nudge.", &[&name]);
-                self.log_line(&from, false, &name, &line);
+                self.log_line(&from, false, &name, &line, "");
                 if !chat.is_active() {
                     chat.want_attention();
                     if let Some(app) = &app {
@@ -1064,7 +1064,13 @@ impl MpWindow {
         let weak = self.downgrade();
         chat.connect_send(move |chat, msg| {
             let Some(win) = weak.upgrade() else { return };
-            win.log_line(&chat.account(), true, &msg.sender(), &msg.text());
+            win.log_line(
+                &chat.account(),
+                true,
+                &msg.sender(),
+                &msg.text(),
+                &msg.format(),
+            );
             win.send_line(chat, &msg);
         });
         let weak = self.downgrade();
@@ -1085,6 +1091,7 @@ impl MpWindow {
                 true,
                 &gettext("Me"),
                 &gettext("You sent a nudge."),
+                "",
             );
         });
         let weak = self.downgrade();
@@ -1189,7 +1196,7 @@ impl MpWindow {
         Some(history::log_path(&config::data_dir(), &own, contact))
     }
 
-    fn log_line(&self, contact: &str, own: bool, name: &str, text: &str) {
+    fn log_line(&self, contact: &str, own: bool, name: &str, text: &str, format: &str) {
         let Some(path) = self.history_path(contact) else {
             return;
         };
@@ -1210,19 +1217,29 @@ impl MpWindow {
                 own,
                 name: name.to_string(),
                 text: text.to_string(),
+                format: format.to_string(),
             },
         );
     }
 
-    /// Shows the last lines of the log, read on a worker thread.
+    /// Shows the last lines of the log, read on the log writer's thread (in order with the
+    /// lines being appended, so the line that opened the window is not also shown as history).
     fn load_history(&self, chat: &MpChatWindow) {
         let Some(path) = self.history_path(&chat.account()) else {
             return;
         };
+        let writer = self
+            .imp()
+            .history
+            .borrow_mut()
+            .get_or_insert_with(history::Writer::start)
+            .clone();
+        // Queued now, before the line that opened the window is appended.
+        let read = writer.read_last(path, HISTORY_LINES);
         let weak = chat.downgrade();
         glib::spawn_future_local(async move {
-            let read = gio::spawn_blocking(move || history::read_last(&path, HISTORY_LINES)).await;
-            if let (Ok(Ok(entries)), Some(chat)) = (read, weak.upgrade()) {
+            let entries = read.await;
+            if let Some(chat) = weak.upgrade() {
                 chat.prepend_history(&entries);
             }
         });
