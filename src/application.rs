@@ -312,6 +312,20 @@ impl MpApplication {
         self.send_notification(Some(id), &n);
     }
 
+    /// Notifies a line from `account` (a message or a nudge): a click, or its "Reply" button,
+    /// opens the conversation with them.
+    pub fn notify_message(&self, id: &str, title: &str, body: &str, account: &str) {
+        if !self.imp().settings.borrow().notifications {
+            return;
+        }
+        let target = account.to_variant();
+        let n = gio::Notification::new(title);
+        n.set_body(Some(body));
+        n.set_default_action_and_target_value("app.open-chat", Some(&target));
+        n.add_button_with_target_value(&gettext("Reply"), "app.open-chat", Some(&target));
+        self.send_notification(Some(id), &n);
+    }
+
     /// Sends a notification with `buttons` (label, action, target) besides the default action.
     pub fn notify_with_buttons(
         &self,

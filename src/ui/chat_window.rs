@@ -43,6 +43,9 @@ mod imp {
         pub content: TemplateChild<gtk::Box>,
         #[template_child]
         pub scroller: TemplateChild<gtk::ScrolledWindow>,
+        /// Shown when lines arrive while the user has scrolled up.
+        #[template_child]
+        pub newest_button: TemplateChild<gtk::Button>,
         #[template_child]
         pub message_list: TemplateChild<gtk::ListView>,
         #[template_child]
@@ -84,6 +87,7 @@ mod imp {
             klass.bind_template();
             klass.install_action("chat.send", None, |win, _, _| win.send_input());
             klass.install_action("chat.nudge", None, |win, _, _| win.send_nudge());
+            klass.install_action("chat.to-newest", None, |win, _, _| win.show_newest());
             klass.install_action("chat.send-file", None, |win, _, _| win.choose_files());
             klass.install_action("chat.font", None, |win, _, _| win.choose_font());
             klass.install_action("chat.color", None, |win, _, _| win.choose_color());
@@ -182,6 +186,9 @@ mod imp {
                     }
                     let bottom = a.upper() - a.page_size();
                     imp.pinned.set(a.value() >= bottom - 24.0);
+                    if imp.pinned.get() {
+                        imp.newest_button.set_visible(false);
+                    }
                 }
             });
             let weak = obj.downgrade();
@@ -300,6 +307,19 @@ impl MpChatWindow {
                     }
                 }
                 if added > 0 {
+                    if !win.imp().pinned.get() {
+                        // Scrolled up: offer the way down instead of moving the view (greyed
+                        // history lines put in front do not count as new).
+                        let fresh = (position..position + added).any(|i| {
+                            store
+                                .item(i)
+                                .and_downcast::<MpMessage>()
+                                .is_some_and(|m| !m.history())
+                        });
+                        if fresh {
+                            win.imp().newest_button.set_visible(true);
+                        }
+                    }
                     win.follow_bottom();
                 }
             });
@@ -316,6 +336,7 @@ impl MpChatWindow {
         if !self.imp().pinned.get() {
             return;
         }
+        self.imp().newest_button.set_visible(false);
         for delay in [0u64, 120] {
             let weak = self.downgrade();
             glib::timeout_add_local_once(Duration::from_millis(delay), move || {
@@ -611,6 +632,17 @@ impl MpChatWindow {
     /// Replaces the typed text.
     pub fn set_input_text(&self, text: &str) {
         self.imp().input_view.buffer().set_text(text);
+    }
+
+    /// Whether the "New Messages" button is offered (lines came while scrolled up).
+    pub fn offers_newest(&self) -> bool {
+        self.imp().newest_button.is_visible()
+    }
+
+    /// Goes to the newest line and follows the bottom again (the "New Messages" button).
+    pub fn show_newest(&self) {
+        self.imp().pinned.set(true);
+        self.follow_bottom();
     }
 
     /// Sends what was typed (as the "send" signal with the new own line).

@@ -346,6 +346,46 @@ fn smoke_chat_window_shows_lines_as_text_and_tracks_delivery() {
 
 #[gtk::test]
 #[ignore = "needs a display (run under xvfb-run with --ignored)"]
+fn smoke_chat_window_offers_new_messages_when_scrolled_up() {
+    use crate::model::conversation::MpConversation;
+    resources();
+    let conversation = MpConversation::new("bob@example.com", "Bob");
+    let chat = MpChatWindow::new(None, &conversation);
+    chat.set_default_size(400, 300);
+    for i in 0..60 {
+        chat.add_received("Bob", &format!("line {i}"));
+    }
+    chat.present();
+    spin(Duration::from_millis(400));
+    let scroller = chat.imp().scroller.get();
+    let adj = scroller.vadjustment();
+    assert!(adj.upper() > adj.page_size(), "the lines overflow the view");
+    // Pinned: a new line moves the view and offers nothing.
+    chat.add_received("Bob", "while at the bottom");
+    spin(Duration::from_millis(300));
+    assert!(!chat.offers_newest());
+    // The user scrolls to the top: new lines leave the view there and offer the way down.
+    adj.set_value(0.0);
+    spin(Duration::from_millis(100));
+    chat.add_received("Bob", "while reading old lines");
+    spin(Duration::from_millis(300));
+    assert!(chat.offers_newest());
+    assert!(
+        adj.value() < adj.upper() - adj.page_size() - 24.0,
+        "the view stayed up"
+    );
+    chat.show_newest();
+    spin(Duration::from_millis(400));
+    assert!(!chat.offers_newest());
+    assert!(
+        adj.value() >= adj.upper() - adj.page_size() - 1.0,
+        "at the newest line"
+    );
+    chat.destroy();
+}
+
+#[gtk::test]
+#[ignore = "needs a display (run under xvfb-run with --ignored)"]
 fn smoke_chat_window_history_does_not_repeat_the_first_live_line() {
     use crate::model::conversation::MpConversation;
     use crate::store::history::Entry;

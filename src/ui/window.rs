@@ -790,12 +790,11 @@ impl MpWindow {
                 if !chat.is_active() {
                     chat.want_attention();
                     if let Some(app) = &app {
-                        app.notify(
+                        app.notify_message(
                             &format!("message-{}", account_key(&from)),
                             &name,
                             &text,
-                            "app.open-chat",
-                            Some(&from.to_variant()),
+                            &from,
                         );
                     }
                 }
@@ -812,12 +811,11 @@ impl MpWindow {
                 if !chat.is_active() {
                     chat.want_attention();
                     if let Some(app) = &app {
-                        app.notify(
+                        app.notify_message(
                             &format!("message-{}", account_key(&from)),
                             &name,
                             &line,
-                            "app.open-chat",
-                            Some(&from.to_variant()),
+                            &from,
                         );
                     }
                 }

@@ -26,7 +26,7 @@ import time
 
 sys.dont_write_bytecode = True
 
-from lib import MsnpCli, MsnpServer, Session, cargo_binary, wait_until  # noqa: E402
+from lib import MsnpCli, MsnpServer, Notifications, Session, cargo_binary, wait_until  # noqa: E402
 
 ANN = ("ann@example.com", "ann-pw", "Ann")
 BOB = ("bob@example.com", "bob-pw", "Bob")
@@ -97,6 +97,7 @@ def main():
                 MsnpCli(server.address, CAROL[0], CAROL[1]) as carol:
             for cli in (bob, carol):
                 cli.wait_event({"event": "status", "status": "NLN"}, timeout=20)
+            notes = Notifications(s)  # owns org.freedesktop.Notifications before the app starts
             # The sign-in page remembers the account and server; the font and colour are the
             # ones the Font button stores.
             config = os.path.join(s.env["XDG_CONFIG_HOME"], "mariposa")
@@ -242,6 +243,12 @@ def main():
                 wait_until(lambda: "urgency" in hints().lower(), 10,
                            "the urgency hint on the chat window", describe=hints)
                 print("  WM_HINTS:", " ".join(hints().split()), flush=True)
+                # Unfocused, the line also raised a notification whose Reply opens the chat.
+                note = notes.wait_for(lambda n: n["summary"] == "Bob"
+                                      and "Are you there?" in n["body"], 15)
+                reply = [key for key, label in note["actions"] if label == "Reply"]
+                assert reply, f"no Reply button on {note}"
+                notes.invoke_action(note["id"], reply[0])
                 s.xdotool("windowfocus", chat_wid)
                 wait_until(lambda: "urgency" not in hints().lower(), 10,
                            "the urgency hint cleared once focused", describe=hints)
