@@ -887,10 +887,20 @@ impl Engine {
                 }
             }
             SbEvent::Joined { account, name } => self.joined(conversation, account, name.decode()),
-            SbEvent::Left { account, .. } => self.emit(Event::Left {
-                conversation,
-                account,
-            }),
+            SbEvent::Left { account, .. } => {
+                // Someone who left a group is not called again by its next switchboard; the
+                // last one stays, so the conversation still has somebody to call.
+                if let Some(conv) = self.conversations.get_mut(&conversation) {
+                    if conv.participants.len() > 1 {
+                        conv.participants
+                            .retain(|p| !p.eq_ignore_ascii_case(&account));
+                    }
+                }
+                self.emit(Event::Left {
+                    conversation,
+                    account,
+                })
+            }
             SbEvent::Message {
                 from,
                 name,
