@@ -27,15 +27,20 @@ use crate::session::SessionBridge;
 const CONTACTS: usize = 5_000;
 const ACCOUNT: &str = "big@bench.invalid";
 
-fn rss_kib() -> u64 {
+/// A field of /proc/self/status in KiB (`"VmRSS:"`, `"VmHWM:"`); 0 if unreadable.
+pub(super) fn status_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         })
         .unwrap_or(0)
+}
+
+fn rss_kib() -> u64 {
+    status_kib("VmRSS:")
 }
 
 /// A server state file: one account with 5,000 contacts in 10 groups.
@@ -66,7 +71,7 @@ fn state_json() -> serde_json::Value {
     }}})
 }
 
-fn spin_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
+pub(super) fn spin_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
     let ctx = glib::MainContext::default();
     let end = Instant::now() + timeout;
     while Instant::now() < end {
@@ -81,7 +86,7 @@ fn spin_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
 }
 
 /// Waits for the next frame of `widget`'s window to be painted.
-fn wait_painted(widget: &impl IsA<gtk::Widget>) {
+pub(super) fn wait_painted(widget: &impl IsA<gtk::Widget>) {
     let Some(clock) = widget.frame_clock() else {
         return;
     };
@@ -285,6 +290,6 @@ fn bench_sign_in_with_5000_contacts() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-fn ms(d: Duration) -> f64 {
+pub(super) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }

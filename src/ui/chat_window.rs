@@ -14,7 +14,7 @@ use gtk::subclass::prelude::*;
 use gtk::CompositeTemplate;
 use gtk::{gdk, glib};
 
-use super::message_row::MpMessageRow;
+use super::message_row;
 use crate::i18n::{gettext, gettext_f};
 use crate::model::conversation::MpConversation;
 use crate::model::message::{MessageKind, MpMessage};
@@ -144,33 +144,8 @@ mod imp {
             let obj = self.obj();
             self.pinned.set(true);
 
-            let factory = gtk::SignalListItemFactory::new();
-            factory.connect_setup(|_, item| {
-                if let Some(item) = item.downcast_ref::<gtk::ListItem>() {
-                    item.set_activatable(false);
-                    item.set_selectable(false);
-                    item.set_child(Some(&MpMessageRow::default()));
-                }
-            });
-            factory.connect_bind(|_, item| {
-                let Some(item) = item.downcast_ref::<gtk::ListItem>() else {
-                    return;
-                };
-                let row = item.child().and_downcast::<MpMessageRow>();
-                let msg = item.item().and_downcast::<MpMessage>();
-                if let (Some(row), Some(msg)) = (row, msg) {
-                    row.bind(&msg);
-                }
-            });
-            factory.connect_unbind(|_, item| {
-                let Some(item) = item.downcast_ref::<gtk::ListItem>() else {
-                    return;
-                };
-                if let Some(row) = item.child().and_downcast::<MpMessageRow>() {
-                    row.unbind();
-                }
-            });
-            self.message_list.set_factory(Some(&factory));
+            self.message_list
+                .set_factory(Some(&message_row::factory(false)));
 
             // Follow the bottom while pinned; the user scrolling up unpins. The list view moves
             // the value itself when rows come or change height: only a move while the content

@@ -7,58 +7,17 @@
 //! xvfb-run -a cargo test --release -p mariposa -- --ignored --nocapture bench_
 //! ```
 
-use std::cell::Cell;
 use std::io::Write;
-use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use gtk::glib;
 use gtk::prelude::*;
 
+use super::bench::{ms, spin_until, status_kib, wait_painted};
 use super::MpHistoryWindow;
 use crate::store::history;
 
 const LINES: i64 = 10_000;
 
-fn status_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-fn spin_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let ctx = glib::MainContext::default();
-    let end = Instant::now() + timeout;
-    while Instant::now() < end {
-        if done() {
-            return true;
-        }
-        if !ctx.iteration(false) {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-    }
-    done()
-}
-
-/// Waits for the next frame of `widget`'s window to be painted.
-fn wait_painted(widget: &impl IsA<gtk::Widget>) {
-    let Some(clock) = widget.frame_clock() else {
-        return;
-    };
-    let painted = Rc::new(Cell::new(false));
-    let p = painted.clone();
-    let id = clock.connect_after_paint(move |_| p.set(true));
-    widget.queue_draw();
-    spin_until(Duration::from_secs(10), || painted.get());
-    clock.disconnect(id);
-}
-
-/// A log of `LINES` lines of varied length, some formatted, some over several lines.
 fn write_log(path: &std::path::Path) -> u64 {
     std::fs::create_dir_all(path.parent().expect("parent")).expect("dir");
     let mut out = std::io::BufWriter::new(std::fs::File::create(path).expect("log"));
@@ -215,8 +174,4 @@ fn bench_history_10000_lines() {
     println!("  peak RSS (VmHWM)                {:>8} KiB", peak);
     win.destroy();
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }

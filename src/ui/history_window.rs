@@ -12,7 +12,7 @@ use gtk::subclass::prelude::*;
 use gtk::CompositeTemplate;
 use gtk::{gio, glib};
 
-use super::message_row::MpMessageRow;
+use super::message_row;
 use crate::i18n::{gettext, gettext_f, ngettext_f};
 use crate::model::message::{MessageKind, MpMessage};
 use crate::store::history::{self, ExportFormat};
@@ -425,32 +425,7 @@ impl MpHistoryWindow {
         let selection = gtk::SingleSelection::new(Some(store.clone()));
         selection.set_autoselect(false);
         selection.set_can_unselect(true);
-        let factory = gtk::SignalListItemFactory::new();
-        factory.connect_setup(|_, item| {
-            if let Some(item) = item.downcast_ref::<gtk::ListItem>() {
-                item.set_activatable(false);
-                item.set_child(Some(&MpMessageRow::default()));
-            }
-        });
-        factory.connect_bind(|_, item| {
-            let Some(item) = item.downcast_ref::<gtk::ListItem>() else {
-                return;
-            };
-            let row = item.child().and_downcast::<MpMessageRow>();
-            let msg = item.item().and_downcast::<MpMessage>();
-            if let (Some(row), Some(msg)) = (row, msg) {
-                row.bind(&msg);
-            }
-        });
-        factory.connect_unbind(|_, item| {
-            let Some(item) = item.downcast_ref::<gtk::ListItem>() else {
-                return;
-            };
-            if let Some(row) = item.child().and_downcast::<MpMessageRow>() {
-                row.unbind();
-            }
-        });
-        imp.line_list.set_factory(Some(&factory));
+        imp.line_list.set_factory(Some(&message_row::factory(true)));
         imp.line_list.set_model(Some(&selection));
         imp.lines.replace(Some(store));
         imp.line_selection.replace(Some(selection));

@@ -192,3 +192,36 @@ impl MpMessageRow {
         imp.retry.set_visible(failed);
     }
 }
+
+/// The list item factory of a conversation's lines (chat and history windows): one
+/// [`MpMessageRow`] per item, bound to its [`MpMessage`]. `selectable`: whether the list's
+/// selection model may select the rows.
+pub fn factory(selectable: bool) -> gtk::SignalListItemFactory {
+    let factory = gtk::SignalListItemFactory::new();
+    factory.connect_setup(move |_, item| {
+        if let Some(item) = item.downcast_ref::<gtk::ListItem>() {
+            item.set_activatable(false);
+            item.set_selectable(selectable);
+            item.set_child(Some(&MpMessageRow::default()));
+        }
+    });
+    factory.connect_bind(|_, item| {
+        let Some(item) = item.downcast_ref::<gtk::ListItem>() else {
+            return;
+        };
+        let row = item.child().and_downcast::<MpMessageRow>();
+        let msg = item.item().and_downcast::<MpMessage>();
+        if let (Some(row), Some(msg)) = (row, msg) {
+            row.bind(&msg);
+        }
+    });
+    factory.connect_unbind(|_, item| {
+        let Some(item) = item.downcast_ref::<gtk::ListItem>() else {
+            return;
+        };
+        if let Some(row) = item.child().and_downcast::<MpMessageRow>() {
+            row.unbind();
+        }
+    });
+    factory
+}
