@@ -19,6 +19,8 @@ use crate::store::history::{self, ExportFormat};
 
 /// Lines read per page.
 pub const PAGE_LINES: usize = 1000;
+/// Lines read for the first page: few, so the newest lines show at once.
+pub const FIRST_PAGE_LINES: usize = 200;
 /// Search hits kept (the newest).
 pub const SEARCH_LIMIT: usize = 500;
 /// Longest text shown for one line (a longer one is cut, the log keeps it whole).
@@ -622,10 +624,11 @@ impl MpHistoryWindow {
             self.set_status(&gettext("Loading older lines…"));
         }
         let generation = imp.generation.get();
+        let count = if first { FIRST_PAGE_LINES } else { PAGE_LINES };
         let weak = self.downgrade();
         glib::spawn_future_local(async move {
             let read = gio::spawn_blocking(move || {
-                history::read_before(&path, end, PAGE_LINES, down_to).map(prepare)
+                history::read_before(&path, end, count, down_to).map(prepare)
             })
             .await;
             let Some(win) = weak.upgrade() else { return };

@@ -806,7 +806,7 @@ fn write_log(dir: &std::path::Path, own: &str, contact: &str, n: i64, hostile: b
 #[gtk::test]
 #[ignore = "needs a display (run under xvfb-run with --ignored)"]
 fn smoke_history_window_pages_searches_and_exports() {
-    use super::history_window::PAGE_LINES;
+    use super::history_window::FIRST_PAGE_LINES;
     use crate::store::history::ExportFormat;
     resources();
     let dir = std::env::temp_dir().join(format!("mariposa-smoke-history-{}", std::process::id()));
@@ -840,7 +840,7 @@ fn smoke_history_window_pages_searches_and_exports() {
     });
     spin(Duration::from_millis(300));
     assert_eq!(win.contact().as_deref(), Some("bob@example.com"));
-    assert!(win.lines().n_items() as usize >= PAGE_LINES);
+    assert!(win.lines().n_items() as usize >= FIRST_PAGE_LINES);
     let newest = win
         .lines()
         .item(win.lines().n_items() - 1)
