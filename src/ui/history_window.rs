@@ -83,24 +83,45 @@ struct Prepared {
     time: String,
 }
 
+/// A log entry made ready for the view (long texts cut for display).
+fn prepared(offset: u64, entry: history::Entry) -> Prepared {
+    let mut text = entry.text;
+    if text.chars().count() > MAX_SHOWN_CHARS {
+        text = text.chars().take(MAX_SHOWN_CHARS).collect::<String>() + "…";
+    }
+    Prepared {
+        offset,
+        own: entry.own,
+        name: entry.name,
+        text,
+        format: entry.format,
+        time: history::format_time(entry.time),
+    }
+}
+
+/// The list item of a prepared line.
+fn line_object(l: Prepared) -> glib::Object {
+    let kind = if l.own {
+        MessageKind::Own
+    } else {
+        MessageKind::Received
+    };
+    glib::Object::builder::<MpMessage>()
+        .property("serial", l.offset)
+        .property("kind", kind as u32)
+        .property("sender", l.name)
+        .property("text", l.text)
+        .property("format", l.format)
+        .property("time", l.time)
+        .build()
+        .upcast()
+}
+
 fn prepare(page: history::Page) -> (Vec<Prepared>, u64, usize) {
     let lines = page
         .lines
         .into_iter()
-        .map(|l| {
-            let mut text = l.entry.text;
-            if text.chars().count() > MAX_SHOWN_CHARS {
-                text = text.chars().take(MAX_SHOWN_CHARS).collect::<String>() + "…";
-            }
-            Prepared {
-                offset: l.offset,
-                own: l.entry.own,
-                name: l.entry.name,
-                text,
-                format: l.entry.format,
-                time: history::format_time(l.entry.time),
-            }
-        })
+        .map(|l| prepared(l.offset, l.entry))
         .collect();
     (lines, page.start, page.skipped)
 }
@@ -504,6 +525,24 @@ impl MpHistoryWindow {
         self.imp().export_button.set_sensitive(enabled);
     }
 
+    /// A line just written to `contact`'s log: shown at once when that log is open and its
+    /// newest page is in (before that, reading the page brings it). It has no offset yet
+    /// (`u64::MAX`), so it is not a search target until the log is read again.
+    pub fn line_logged(&self, contact: &str, entry: &history::Entry) {
+        let imp = self.imp();
+        let open = imp
+            .current
+            .borrow()
+            .as_ref()
+            .is_some_and(|(c, _)| c.eq_ignore_ascii_case(contact));
+        if !open || imp.loaded_from.get() == u64::MAX {
+            return;
+        }
+        self.lines()
+            .append(&line_object(prepared(u64::MAX, entry.clone())));
+        self.stick_to_bottom();
+    }
+
     /// Shows the log of `contact` from its newest lines, read afresh (lines written since it
     /// was last shown included).
     pub fn open_log(&self, contact: &str) {
@@ -657,25 +696,7 @@ impl MpHistoryWindow {
             imp.pinned.set(true);
         }
         imp.skipped.set(imp.skipped.get() + skipped);
-        let items: Vec<glib::Object> = lines
-            .into_iter()
-            .map(|l| {
-                let kind = if l.own {
-                    MessageKind::Own
-                } else {
-                    MessageKind::Received
-                };
-                glib::Object::builder::<MpMessage>()
-                    .property("serial", l.offset)
-                    .property("kind", kind as u32)
-                    .property("sender", l.name)
-                    .property("text", l.text)
-                    .property("format", l.format)
-                    .property("time", l.time)
-                    .build()
-                    .upcast()
-            })
-            .collect();
+        let items: Vec<glib::Object> = lines.into_iter().map(line_object).collect();
         let built = t.elapsed();
         let store = self.lines();
         store.splice(0, 0, &items);

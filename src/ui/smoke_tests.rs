@@ -903,6 +903,26 @@ fn smoke_history_window_pages_searches_and_exports() {
     assert!(html.contains("&lt;b&gt;not bold&lt;/b&gt; &amp;amp;"));
     assert!(html.contains("Conversation with Bob &lt;b&gt;Builder&lt;/b&gt; (bob@example.com)"));
     win.search("");
+
+    // A line logged while its log is open shows at once; another contact's does not.
+    let live = crate::store::history::Entry {
+        time: 1_700_000_000,
+        own: false,
+        name: "Bob".into(),
+        text: "a live <i>line</i>".into(),
+        format: String::new(),
+    };
+    let before = win.lines().n_items();
+    win.line_logged("carol@example.com", &live);
+    assert_eq!(win.lines().n_items(), before);
+    win.line_logged("BOB@example.com", &live);
+    assert_eq!(win.lines().n_items(), before + 1);
+    let last = win
+        .lines()
+        .item(before)
+        .and_downcast::<crate::model::message::MpMessage>()
+        .expect("line");
+    assert_eq!(last.text(), "a live <i>line</i>");
     win.destroy();
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1208,16 +1208,25 @@ impl MpWindow {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
             .unwrap_or(0);
-        writer.append(
-            path,
-            history::Entry {
-                time,
-                own,
-                name: name.to_string(),
-                text: text.to_string(),
-                format: format.to_string(),
-            },
-        );
+        let entry = history::Entry {
+            time,
+            own,
+            name: name.to_string(),
+            text: text.to_string(),
+            format: format.to_string(),
+        };
+        // An open history window of this account shows the line at once.
+        if let Some(app) = self.application() {
+            let own_account = self.bridge().map(|b| b.account()).unwrap_or_default();
+            for w in app.windows() {
+                if let Ok(h) = w.downcast::<super::MpHistoryWindow>() {
+                    if h.own().eq_ignore_ascii_case(&own_account) {
+                        h.line_logged(contact, &entry);
+                    }
+                }
+            }
+        }
+        writer.append(path, entry);
     }
 
     /// Shows the last lines of the log, read on the log writer's thread (in order with the

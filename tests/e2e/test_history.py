@@ -135,10 +135,14 @@ def main():
             lines.find("label", f"old line {BOB_LINES - 1} with Bob", timeout=10)
             status = hist.find("label", re.compile(r"lines loaded; scroll up"), timeout=10)
             print("   status:", status.text())
+            # A line that arrives while the log is open shows in it at once.
+            bob.send(f"msg {ALICE[0]} said while the history is open")
+            lines.find("label", "said while the history is open", timeout=15)
             time.sleep(0.5)
             shot = s.screenshot("history-from-chat")
             print("   screenshot", shot)
-            step("Ctrl+H in the conversation opens the log, newest lines at the bottom")
+            step("Ctrl+H in the conversation opens the log, newest lines at the bottom; a new line "
+                 "shows in it at once")
 
             # Paging: scrolling up to the start reads older pages (Home scrolls the list).
             first = "the very first line <b>not bold</b> &amp;"
@@ -150,7 +154,7 @@ def main():
                     break
                 time.sleep(0.3)
             hist.find("label", first, timeout=5)
-            hist.find("label", re.compile(rf"^{BOB_LINES + 1} lines, the whole conversation"),
+            hist.find("label", re.compile(rf"^{BOB_LINES + 2} lines, the whole conversation"),
                       timeout=10)
             time.sleep(0.5)
             print("   screenshot", s.screenshot("history-top"))
@@ -195,7 +199,7 @@ def main():
             assert "] Bob Builder: a live line about the lighthouse <i>now</i>\n" in text, \
                 text[-400:]
             stamped = [l for l in text.splitlines() if l.startswith("[")]
-            assert len(stamped) == BOB_LINES + 1, len(stamped)
+            assert len(stamped) == BOB_LINES + 2, len(stamped)
             print("   exported", len(text.splitlines()), "lines")
 
             # The same as HTML: every text escaped, formatting as inline styles.
