@@ -88,6 +88,8 @@ mod imp {
         pub lists_stack: TemplateChild<gtk::Stack>,
         /// The entries shown last (rebuilt only when they change).
         pub shown: std::cell::RefCell<Vec<ContactEntry>>,
+        /// Reads the lists again and rebuilds the view if they changed.
+        pub refresh: std::cell::RefCell<Option<std::rc::Rc<dyn Fn()>>>,
         #[template_child]
         pub download_label: TemplateChild<gtk::Label>,
         #[template_child]
@@ -251,8 +253,8 @@ impl MpPreferencesWindow {
         )
     }
 
-    /// Shows the four lists from `entries` (asked again every second while the window is
-    /// open, so changes show up) and calls `act` for a row's button.
+    /// Shows the four lists from `entries` (asked again by [`Self::refresh_lists`], which the
+    /// main window calls when the lists change) and calls `act` for a row's button.
     pub fn set_lists(
         &self,
         entries: impl Fn() -> Option<Vec<ContactEntry>> + 'static,
@@ -263,19 +265,24 @@ impl MpPreferencesWindow {
         let act: ActFn = std::rc::Rc::new(act);
         let weak = self.downgrade();
         let refresh = move || {
-            let Some(w) = weak.upgrade() else {
-                return glib::ControlFlow::Break;
-            };
+            let Some(w) = weak.upgrade() else { return };
             if let Some(now) = entries() {
                 if *w.imp().shown.borrow() != now {
                     w.show_lists(&now, &act);
                     w.imp().shown.replace(now);
                 }
             }
-            glib::ControlFlow::Continue
         };
         refresh();
-        glib::timeout_add_seconds_local(1, refresh);
+        imp.refresh.replace(Some(std::rc::Rc::new(refresh)));
+    }
+
+    /// Reads the lists again; the view is rebuilt only if they changed.
+    pub fn refresh_lists(&self) {
+        let refresh = self.imp().refresh.borrow().clone();
+        if let Some(refresh) = refresh {
+            refresh();
+        }
     }
 
     fn show_lists(&self, entries: &[ContactEntry], act: &ActFn) {

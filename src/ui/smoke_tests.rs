@@ -247,8 +247,10 @@ fn smoke_secondary_windows_build() {
     };
     let acted = Rc::new(RefCell::new(Vec::new()));
     let a = acted.clone();
+    let source = Rc::new(RefCell::new(vec![entry]));
+    let read = source.clone();
     prefs.set_lists(
-        move || Some(vec![entry.clone()]),
+        move || Some(read.borrow().clone()),
         move |action, account| a.borrow_mut().push((action, account.to_string())),
     );
     let mut labels = Vec::new();
@@ -258,6 +260,18 @@ fn smoke_secondary_windows_build() {
     assert!(labels
         .iter()
         .all(|l| !l.uses_markup() || l.text() != "<b>Bob</b>"));
+    // Blocked meanwhile: refreshing shows him on BL instead of AL.
+    {
+        let mut entries = source.borrow_mut();
+        entries[0].allow = false;
+        entries[0].block = true;
+        entries[0].name = "Blocked Bob".into();
+    }
+    prefs.refresh_lists();
+    let mut labels = Vec::new();
+    labels_in(prefs.upcast_ref(), &mut labels);
+    let bobs = labels.iter().filter(|l| l.text() == "Blocked Bob").count();
+    assert_eq!(bobs, 3, "Bob on FL, BL and RL after the refresh");
     prefs.destroy();
     let builder = gtk::Builder::from_resource("/io/github/mariposa/Mariposa/gtk/help-overlay.ui");
     let shortcuts = builder

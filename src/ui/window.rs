@@ -712,8 +712,14 @@ impl MpWindow {
             Effect::OwnName(name) => {
                 page.set_own_name(&name);
             }
-            Effect::ListSynced(_) => self.save_cache(bridge),
-            Effect::ListChanged => self.save_cache_soon(),
+            Effect::ListSynced(_) => {
+                self.save_cache(bridge);
+                self.refresh_open_lists();
+            }
+            Effect::ListChanged => {
+                self.save_cache_soon();
+                self.refresh_open_lists();
+            }
             Effect::ConversationOpened { conversation, with } => {
                 if with.is_empty() {
                     return;
@@ -1187,6 +1193,18 @@ impl MpWindow {
             .map(|c| c.display_name().to_string())
             .unwrap_or_else(|| account.to_string());
         chat.add_notice(&gettext_f("Inviting {}…", &[&name]));
+    }
+
+    /// An open Preferences window shows the lists as they are now.
+    fn refresh_open_lists(&self) {
+        let Some(app) = self.application() else {
+            return;
+        };
+        for w in app.windows() {
+            if let Ok(prefs) = w.downcast::<super::MpPreferencesWindow>() {
+                prefs.refresh_lists();
+            }
+        }
     }
 
     fn history_path(&self, contact: &str) -> Option<std::path::PathBuf> {
