@@ -307,6 +307,7 @@ impl MpWindow {
         update: TransferUpdate,
     ) {
         let Some(t) = bridge.transfer(id) else { return };
+        let was_final = t.transfer_state().is_final();
         match update {
             TransferUpdate::Started => t.started(Instant::now()),
             TransferUpdate::Progress { bytes, total } => t.progress(bytes, total, Instant::now()),
@@ -320,6 +321,18 @@ impl MpWindow {
             TransferUpdate::Failed(reason) => t.failed(&reason),
             TransferUpdate::Cancelled { by_peer } => t.cancelled(by_peer),
         }
+        if !was_final && t.transfer_state().is_final() {
+            self.log_transfer(&t);
+        }
+    }
+
+    /// Writes how a transfer ended to the contact's log ("photo.jpg (1.5 MB): Received and
+    /// saved as photo.jpg."), as the sender's line.
+    fn log_transfer(&self, t: &MpTransfer) {
+        let own = t.dir() == Direction::Send;
+        let name = if own { gettext("Me") } else { t.peer_name() };
+        let line = format!("{}: {}", t.title(), t.status());
+        self.log_line(&t.peer(), own, &name, &line, "");
     }
 
     fn notify_received(&self, t: &MpTransfer) {

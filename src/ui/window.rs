@@ -1212,7 +1212,7 @@ impl MpWindow {
         Some(history::log_path(&config::data_dir(), &own, contact))
     }
 
-    fn log_line(&self, contact: &str, own: bool, name: &str, text: &str, format: &str) {
+    pub(super) fn log_line(&self, contact: &str, own: bool, name: &str, text: &str, format: &str) {
         let Some(path) = self.history_path(contact) else {
             return;
         };

@@ -28,11 +28,13 @@ Screenshots and logs: <cargo target dir>/e2e-artifacts/files/.
 """
 
 import hashlib
+import json
 import os
 import re
 import sys
 import threading
 import time
+from pathlib import Path
 
 sys.dont_write_bytecode = True
 
@@ -203,6 +205,19 @@ def main():
             from gi.repository import Gio
             assert file_manager.shown[0] == [Gio.File.new_for_path(str(saved)).get_uri()], \
                 file_manager.shown
+            # The conversation's log says how the transfer ended.
+            log = (Path(s.env["XDG_DATA_HOME"]) / "mariposa" / "history" / DEMO[0]
+                   / f"{BOB[0]}.jsonl")
+
+            def logged():
+                if not log.is_file():
+                    return []
+                return [json.loads(l) for l in log.read_text().splitlines()
+                        if "holiday photo.jpg" in l]
+            wait_until(lambda: logged(), 10, "the transfer's line in the log")
+            entry = logged()[0]
+            assert not entry["own"] and "Received and saved as holiday photo.jpg." in entry["text"], \
+                entry
             print(f"files: received {saved.stat().st_size} bytes from msnp-cli, same SHA-256 "
                   f"({done.get('sha256', '?')[:12]}…)")
 
