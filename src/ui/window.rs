@@ -792,18 +792,7 @@ impl MpWindow {
             } => {
                 let chat = self.chat_for_incoming(conversation, &from, &name);
                 chat.add_received_formatted(&name, &text, &format);
-                self.log_line(&from, false, &name, &text, &format);
-                if !chat.is_active() {
-                    chat.want_attention();
-                    if let Some(app) = &app {
-                        app.notify_message(
-                            &format!("message-{}", account_key(&from)),
-                            &name,
-                            &text,
-                            &from,
-                        );
-                    }
-                }
+                self.received_line(&chat, &from, &name, &text, &format);
             }
             Effect::Nudge {
                 conversation,
@@ -813,18 +802,7 @@ impl MpWindow {
                 let chat = self.chat_for_incoming(conversation, &from, &name);
                 chat.nudged(&name);
                 let line = gettext_f("{} sent you a nudge.", &[&name]);
-                self.log_line(&from, false, &name, &line, "");
-                if !chat.is_active() {
-                    chat.want_attention();
-                    if let Some(app) = &app {
-                        app.notify_message(
-                            &format!("message-{}", account_key(&from)),
-                            &name,
-                            &line,
-                            &from,
-                        );
-                    }
-                }
+                self.received_line(&chat, &from, &name, &line, "");
             }
             Effect::Typing {
                 conversation,
@@ -1193,6 +1171,19 @@ impl MpWindow {
             .map(|c| c.display_name().to_string())
             .unwrap_or_else(|| account.to_string());
         chat.add_notice(&gettext_f("Inviting {}…", &[&name]));
+    }
+
+    /// A line received from `from` and shown in `chat`: logged, and, when the window is not
+    /// focused, the window asks for attention and a notification (with Reply) goes out.
+    fn received_line(&self, chat: &MpChatWindow, from: &str, name: &str, text: &str, format: &str) {
+        self.log_line(from, false, name, text, format);
+        if chat.is_active() {
+            return;
+        }
+        chat.want_attention();
+        if let Some(app) = self.app() {
+            app.notify_message(&format!("message-{}", account_key(from)), name, text, from);
+        }
     }
 
     /// An open Preferences window shows the lists as they are now.
