@@ -7,16 +7,17 @@ mod common;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::engine::{befriend, Client};
 use common::Client as Raw;
 use msnp::client::passport::{PassportClient, PassportConfig};
-use msnp::client::{self, ClientConfig, ConversationId, Event, Request};
-use msnp::proto::command::{AckMode, List, ServerCommand, Status};
+use msnp::client::{ClientConfig, Event, Request};
+use msnp::proto::command::{AckMode, ServerCommand, Status};
 use msnp::proto::msnp8::{Capabilities, Dialect, ProtocolChoice};
 use msnp::proto::ns::{LoginError, NsEvent, NsRequest};
 use msnp::proto::passport::PassportError;
-use msnp::proto::payload::{self, Payload};
+use msnp::proto::payload;
 use msnp_server::{AccountSpec, Config, Server, ServerHandle};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -55,114 +56,23 @@ fn config(server: &ServerHandle, account: &str, password: &str) -> ClientConfig 
     }
 }
 
-struct Client {
-    session: client::Session,
-    seen: Vec<Event>,
-    account: String,
-}
-
-impl Client {
-    fn start(config: ClientConfig) -> Client {
-        let account = config.account.clone();
-        Client {
-            session: client::start(config).expect("engine starts"),
-            seen: Vec::new(),
-            account,
-        }
-    }
-
-    fn online(config: ClientConfig, dialect: Dialect) -> Client {
-        let mut c = Client::start(config);
-        c.wait(|e| matches!(e, Event::Ns(NsEvent::SignedIn { dialect: d, .. }) if *d == dialect));
-        c.wait(|e| matches!(e, Event::Ns(NsEvent::OwnStatus(_))));
-        c
-    }
-
-    fn send(&self, r: Request) {
-        self.session
-            .requests
-            .send_blocking(r)
-            .expect("engine alive");
-    }
-
-    fn ns(&self, r: NsRequest) {
-        self.send(Request::Ns(r));
-    }
-
-    fn wait(&mut self, pred: impl Fn(&Event) -> bool) -> Event {
-        if let Some(pos) = self.seen.iter().position(&pred) {
-            return self.seen.remove(pos);
-        }
-        let deadline = Instant::now() + WAIT;
-        loop {
-            match self.session.events.try_recv() {
-                Ok(e) if pred(&e) => return e,
-                Ok(e) => self.seen.push(e),
-                Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
-                Err(_) => panic!("{}: timed out; events: {:#?}", self.account, self.seen),
-            }
-        }
-    }
-
-    /// The sign-in failure reported by the engine.
-    fn login_failure(&mut self) -> LoginError {
-        match self.wait(|e| matches!(e, Event::Ns(NsEvent::LoginFailed(_)))) {
-            Event::Ns(NsEvent::LoginFailed(e)) => e,
-            _ => unreachable!(),
-        }
-    }
-
-    fn wait_text(&mut self, from: &str) -> (ConversationId, String) {
-        let from = from.to_string();
-        let e = self.wait(move |e| {
-            matches!(e, Event::Message { from: f, payload, .. } if *f == from && matches!(Payload::parse(payload), Payload::Text(_)))
-        });
-        let Event::Message {
-            conversation,
-            payload,
-            ..
-        } = e
-        else {
-            unreachable!()
-        };
-        let Payload::Text(t) = Payload::parse(&payload) else {
-            unreachable!()
-        };
-        (conversation, t.text)
-    }
-
-    fn stop(self) {
-        let _ = self.session.requests.send_blocking(Request::Shutdown);
-        self.session.join();
-    }
-}
-
-/// Makes `a` and `b` follow and allow each other, and waits until each sees the other online.
-fn befriend(a: &mut Client, b: &mut Client) {
-    for (x, y) in [(&*a, &b.account), (&*b, &a.account)] {
-        for list in [List::Forward, List::Allow] {
-            x.ns(NsRequest::AddContact {
-                list,
-                account: y.clone(),
-                nick: None,
-                group: (list == List::Forward).then_some(0),
-            });
-        }
-    }
-    let (an, bn) = (a.account.clone(), b.account.clone());
-    a.wait(|e| matches!(e, Event::Ns(NsEvent::Presence { account, .. }) if *account == bn));
-    b.wait(|e| matches!(e, Event::Ns(NsEvent::Presence { account, .. }) if *account == an));
+/// An engine signed in with `dialect` (and online).
+fn online(config: ClientConfig, dialect: Dialect) -> Client {
+    let mut c = Client::from_config(config);
+    c.wait(|e| matches!(e, Event::Ns(NsEvent::SignedIn { dialect: d, .. }) if *d == dialect));
+    c.wait(|e| matches!(e, Event::Ns(NsEvent::OwnStatus(_))));
+    c
 }
 
 #[test]
 fn right_password_signs_in_with_msnp8_and_wrong_one_gets_401() {
     let server = server_with(&["alice@example.com"], |_| {});
-    let mut ok = Client::online(config(&server, "alice@example.com", "pw"), Dialect::Msnp8);
+    let mut ok = online(config(&server, "alice@example.com", "pw"), Dialect::Msnp8);
     assert_eq!(
         server.session("alice@example.com").and_then(|s| s.status),
         Some(Status::Online)
     );
-    let mut bad = Client::start(config(&server, "alice@example.com", "wrong"));
+    let mut bad = Client::from_config(config(&server, "alice@example.com", "wrong"));
     assert_eq!(
         bad.login_failure(),
         LoginError::Passport(PassportError::WrongPassword)
@@ -179,7 +89,7 @@ fn right_password_signs_in_with_msnp8_and_wrong_one_gets_401() {
 #[test]
 fn auto_lands_on_msnp8_and_falls_back_to_msnp7() {
     let server = server_with(&["alice@example.com"], |_| {});
-    let c = Client::online(config(&server, "alice@example.com", "pw"), Dialect::Msnp8);
+    let c = online(config(&server, "alice@example.com", "pw"), Dialect::Msnp8);
     c.stop();
     // The same automatic offer against a server without MSNP8 signs in with MSNP7 (MD5).
     let old = server_with(&["alice@example.com"], |c| {
@@ -192,7 +102,7 @@ fn auto_lands_on_msnp8_and_falls_back_to_msnp7() {
         password: "pw".into(),
         ..ClientConfig::default()
     };
-    let c = Client::online(cfg, Dialect::Msnp7);
+    let c = online(cfg, Dialect::Msnp7);
     c.stop();
     // Forcing MSNP8 there fails clearly.
     let cfg = ClientConfig {
@@ -202,7 +112,7 @@ fn auto_lands_on_msnp8_and_falls_back_to_msnp7() {
         protocol: ProtocolChoice::Msnp8Only,
         ..ClientConfig::default()
     };
-    let mut c = Client::start(cfg);
+    let mut c = Client::from_config(cfg);
     assert_eq!(c.login_failure(), LoginError::VersionRefused);
     c.stop();
 }
@@ -210,7 +120,7 @@ fn auto_lands_on_msnp8_and_falls_back_to_msnp7() {
 #[test]
 fn expired_ticket_is_refused_and_retried_once() {
     let server = server_with(&["alice@example.com"], |c| c.ticket_ttl = Duration::ZERO);
-    let mut c = Client::start(config(&server, "alice@example.com", "pw"));
+    let mut c = Client::from_config(config(&server, "alice@example.com", "pw"));
     assert_eq!(c.login_failure(), LoginError::TicketRejected);
     c.wait(|e| matches!(e, Event::Reconnecting { .. }));
     assert_eq!(c.login_failure(), LoginError::TicketRejected);
@@ -233,7 +143,7 @@ fn nexus_down_is_reported_and_retried() {
     drop(closed);
     let mut cfg = config(&server, "alice@example.com", "pw");
     cfg.nexus_url = Some(format!("https://127.0.0.1:{port}/rdr/pprdr.asp"));
-    let mut c = Client::start(cfg);
+    let mut c = Client::from_config(cfg);
     match c.login_failure() {
         LoginError::Passport(PassportError::Unreachable { url, .. }) => {
             assert!(url.contains(&port.to_string()), "{url}")
@@ -250,7 +160,7 @@ fn untrusted_certificate_is_refused() {
     let server = server_with(&["alice@example.com"], |_| {});
     let mut cfg = config(&server, "alice@example.com", "pw");
     cfg.extra_ca_file = None;
-    let mut c = Client::start(cfg);
+    let mut c = Client::from_config(cfg);
     match c.login_failure() {
         LoginError::Passport(PassportError::Certificate { reason, .. }) => {
             assert!(reason.to_lowercase().contains("certificate"), "{reason}")
@@ -264,10 +174,10 @@ fn untrusted_certificate_is_refused() {
 #[test]
 fn login_redirects_are_followed_up_to_five() {
     let server = server_with(&["alice@example.com"], |c| c.login_redirects = 5);
-    let c = Client::online(config(&server, "alice@example.com", "pw"), Dialect::Msnp8);
+    let c = online(config(&server, "alice@example.com", "pw"), Dialect::Msnp8);
     c.stop();
     let server = server_with(&["alice@example.com"], |c| c.login_redirects = 6);
-    let mut c = Client::start(config(&server, "alice@example.com", "pw"));
+    let mut c = Client::from_config(config(&server, "alice@example.com", "pw"));
     assert!(matches!(
         c.login_failure(),
         LoginError::Passport(PassportError::Redirect(_))
@@ -281,7 +191,7 @@ fn login_url_bypasses_the_nexus() {
     let mut cfg = config(&server, "alice@example.com", "pw");
     cfg.nexus_url = Some("https://127.0.0.1:1/rdr/pprdr.asp".into());
     cfg.login_url = server.login_url();
-    let c = Client::online(cfg, Dialect::Msnp8);
+    let c = online(cfg, Dialect::Msnp8);
     c.stop();
 }
 
@@ -289,11 +199,11 @@ fn login_url_bypasses_the_nexus() {
 fn mixed_msnp7_and_msnp8_three_way_chat() {
     let names = ["alice@example.com", "bob@example.com", "carol@example.com"];
     let server = server_with(&names, |_| {});
-    let mut alice = Client::online(config(&server, names[0], "pw"), Dialect::Msnp8);
-    let mut bob = Client::online(config(&server, names[1], "pw"), Dialect::Msnp8);
+    let mut alice = online(config(&server, names[0], "pw"), Dialect::Msnp8);
+    let mut bob = online(config(&server, names[1], "pw"), Dialect::Msnp8);
     let mut carol_cfg = config(&server, names[2], "pw");
     carol_cfg.protocol = ProtocolChoice::Msnp7Only;
-    let mut carol = Client::online(carol_cfg, Dialect::Msnp7);
+    let mut carol = online(carol_cfg, Dialect::Msnp7);
     befriend(&mut alice, &mut bob);
     befriend(&mut alice, &mut carol);
     befriend(&mut bob, &mut carol);
@@ -705,7 +615,7 @@ fn dispatch_redirect_then_msnp8_sign_in() {
     let server = server_with(&["alice@example.com"], |c| c.dispatch = true);
     assert_ne!(server.ns_addr(), server.notification_addr());
     // (The engine follows the redirect itself; the sign-in can only succeed on the NS.)
-    let c = Client::online(config(&server, "alice@example.com", "pw"), Dialect::Msnp8);
+    let c = online(config(&server, "alice@example.com", "pw"), Dialect::Msnp8);
     assert!(server.session("alice@example.com").is_some());
     c.stop();
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use msnp::client::{self, ClientConfig, ConversationId, Event, Request};
 use msnp::proto::command::{AckMode, List, Status};
 use msnp::proto::msnp8::ProtocolChoice;
-use msnp::proto::ns::{NsEvent, NsRequest};
+use msnp::proto::ns::{LoginError, NsEvent, NsRequest};
 use msnp::proto::payload::{self, Payload};
 use msnp_server::{AccountSpec, Config, Server, ServerHandle};
 
@@ -22,7 +22,7 @@ pub struct Client {
 
 impl Client {
     pub fn start(server: &ServerHandle, account: &str, password: &str) -> Client {
-        let session = client::start(ClientConfig {
+        Client::from_config(ClientConfig {
             server: server.ns_addr().to_string(),
             account: account.into(),
             password: password.into(),
@@ -32,11 +32,23 @@ impl Client {
             protocol: ProtocolChoice::Msnp7Only,
             ..ClientConfig::default()
         })
-        .expect("engine starts");
+    }
+
+    /// Starts an engine with any configuration (MSNP8, a test CA, ...).
+    pub fn from_config(config: ClientConfig) -> Client {
+        let account = config.account.clone();
         Client {
-            session,
+            session: client::start(config).expect("engine starts"),
             seen: Vec::new(),
-            account: account.into(),
+            account,
+        }
+    }
+
+    /// The sign-in failure reported by the engine.
+    pub fn login_failure(&mut self) -> LoginError {
+        match self.wait(|e| matches!(e, Event::Ns(NsEvent::LoginFailed(_)))) {
+            Event::Ns(NsEvent::LoginFailed(e)) => e,
+            _ => unreachable!(),
         }
     }
 
